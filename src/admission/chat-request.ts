@@ -1,0 +1,103 @@
+// Reads what admission needs from a chat body: the models it names (as slots: each slot must have one
+// enabled alternative, e.g. a saved agent's id OR its model), the prompt text the hold is sized from,
+// and the body's own output cap. DESIGN.md "Admission" says where each lives per endpoint.
+import { GatewayError } from '../errors.ts';
+
+export type ModelSlot = string[];
+type Body = Record<string, unknown>;
+
+export interface AgentModelLookup {
+  (agentId: string): Promise<string | undefined>;
+}
+
+export interface ChatRequestFacts {
+  endpoint: string;
+  slots: ModelSlot[];
+  /** The model named first, for chat_usage.model and audit details. */
+  model: string;
+  promptText: string;
+  bodyOutputCap: number | null;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function positiveInteger(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.ceil(value) : null;
+}
+
+async function agentSlot(agentId: string, lookupAgentModel: AgentModelLookup): Promise<ModelSlot> {
+  const model = await lookupAgentModel(agentId);
+  return model && model !== agentId ? [agentId, model] : [agentId];
+}
+
+/** The slot of one conversation object (the body itself, or body.addedConvo). */
+async function conversationSlot(convo: Body, endpoint: string | undefined, lookup: AgentModelLookup): Promise<ModelSlot | undefined> {
+  const agentId = text(convo.agent_id);
+  if (endpoint?.toLowerCase() === 'agents' && agentId) return agentSlot(agentId, lookup);
+  const model = text(convo.model);
+  if (model) return [model];
+  const spec = text(convo.spec);
+  if (spec) return [spec];
+  if (agentId && !agentId.startsWith('ephemeral')) return agentSlot(agentId, lookup);
+  return undefined;
+}
+
+function openAiPromptText(body: Body): string {
+  const parts: string[] = [];
+  const collect = (value: unknown) => {
+    if (typeof value === 'string') parts.push(value);
+    else if (Array.isArray(value)) for (const item of value) collect(item);
+    else if (value && typeof value === 'object') {
+      const record = value as Body;
+      collect(record.content ?? record.text);
+    }
+  };
+  collect(body.messages);
+  collect(body.input);
+  return parts.join('\n');
+}
+
+export async function readChatRequest(
+  routeKind: 'chat_start' | 'assistants_chat' | 'openai_chat',
+  routeEndpoint: string | undefined,
+  body: Body,
+  lookupAgentModel: AgentModelLookup,
+): Promise<ChatRequestFacts> {
+  const endpoint = routeKind === 'chat_start' ? (routeEndpoint ?? text(body.endpoint) ?? 'agents') : (routeEndpoint ?? '');
+  let primary: ModelSlot | undefined;
+  if (routeKind === 'openai_chat') {
+    // On LibreChat's OpenAI-compatible routes `model` is an agent id.
+    const agentId = text(body.model);
+    primary = agentId ? await agentSlot(agentId, lookupAgentModel) : undefined;
+  } else if (routeKind === 'assistants_chat') {
+    const model = text(body.model);
+    primary = model ? [model] : undefined;
+  } else {
+    primary = await conversationSlot(body, endpoint, lookupAgentModel);
+  }
+  if (!primary) throw new GatewayError('model_required');
+  const slots = [primary];
+  const added = body.addedConvo;
+  if (added && typeof added === 'object' && !Array.isArray(added)) {
+    const addedBody = added as Body;
+    const addedSlot = await conversationSlot(addedBody, text(addedBody.endpoint) ?? endpoint, lookupAgentModel);
+    if (!addedSlot) throw new GatewayError('model_required', 'addedConvo does not name a model.');
+    slots.push(addedSlot);
+  }
+  return {
+    endpoint,
+    slots,
+    model: slots.map((slot) => slot[0]).join('+'),
+    promptText: routeKind === 'openai_chat' ? openAiPromptText(body) : (text(body.text) ?? ''),
+    bodyOutputCap:
+      positiveInteger(body.max_tokens) ?? positiveInteger(body.maxOutputTokens) ??
+      positiveInteger(body.max_completion_tokens) ?? positiveInteger(body.max_output_tokens),
+  };
+}
+
+/** The text part of a hold: a byte-based upper estimate of the prompt's tokens (4 bytes a token). */
+export function promptHoldTokens(promptText: string): number {
+  return Math.ceil(Buffer.byteLength(promptText, 'utf8') / 4);
+}

@@ -1,0 +1,191 @@
+// Reads the environment once, validates every variable, and returns a frozen Config. Every missing or
+// invalid value is collected and reported together in one ConfigError, so a bad deploy fails at boot
+// with the full list instead of one variable per restart. No other module reads process.env.
+
+export interface Config {
+  librechatUrl: URL;
+  databaseUrl: string | undefined;
+  jwtSecret: string | undefined;
+  jwksUrl: URL | undefined;
+  jwtIssuer: string | undefined;
+  jwtAudience: string | undefined;
+  port: number;
+  host: string;
+  trustProxy: boolean;
+  reservationTtlMs: number;
+  chatBodyLimit: number;
+  upstreamHeadersTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+  shutdownDeadlineMs: number;
+  migrateOnStart: boolean;
+  dataDir: string;
+  dbPoolMax: number;
+  dbPrepare: boolean;
+  dbConnectTimeoutMs: number;
+  instanceStaleMs: number;
+  sweepIntervalMs: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i;
+const SIZE = /^(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?$/i;
+const SIZE_UNITS: Record<string, number> = {
+  b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3,
+};
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+
+/** Parses a duration: a bare number is milliseconds; `ms`, `s`, `m`, `h` suffixes are accepted. */
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION.exec(text.trim());
+  if (!match) return undefined;
+  const unit = (match[2] ?? 'ms').toLowerCase();
+  return Math.round(Number(match[1]) * (DURATION_UNITS[unit] ?? 1));
+}
+
+/** Parses a byte size: a bare number is bytes; `kb`/`mb`/`gb` (binary multiples) are accepted. */
+export function parseSize(text: string): number | undefined {
+  const match = SIZE.exec(text.trim());
+  if (!match) return undefined;
+  const unit = (match[2] ?? 'b').toLowerCase();
+  return Math.floor(Number(match[1]) * (SIZE_UNITS[unit] ?? 1));
+}
+
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  text(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === '' ? undefined : value;
+  }
+
+  url(name: string, required: boolean): URL | undefined {
+    const value = this.text(name);
+    if (value === undefined) {
+      if (required) this.problems.push(`${name} is required (the base URL of LibreChat, e.g. http://librechat:3080)`);
+      return undefined;
+    }
+    try {
+      const url = new URL(value);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
+      return url;
+    } catch {
+      this.problems.push(`${name} must be an http(s) URL, got "${value}"`);
+      return undefined;
+    }
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const value = this.text(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
+      return fallback;
+    }
+    return n;
+  }
+
+  duration(name: string, fallbackMs: number): number {
+    const value = this.text(name);
+    if (value === undefined) return fallbackMs;
+    const ms = parseDuration(value);
+    if (ms === undefined || ms <= 0) {
+      this.problems.push(`${name} must be a positive duration (milliseconds, or with a unit: 500ms, 30s, 15m, 1h), got "${value}"`);
+      return fallbackMs;
+    }
+    return ms;
+  }
+
+  size(name: string, fallback: number): number {
+    const value = this.text(name);
+    if (value === undefined) return fallback;
+    const bytes = parseSize(value);
+    if (bytes === undefined || bytes <= 0) {
+      this.problems.push(`${name} must be a positive size (bytes, or with a unit: 512kb, 3mb), got "${value}"`);
+      return fallback;
+    }
+    return bytes;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.text(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+    if (['0', 'false', 'no', 'off'].includes(value)) return false;
+    this.problems.push(`${name} must be true or false, got "${value}"`);
+    return fallback;
+  }
+}
+
+/** Builds the Config from an environment (process.env in production, a plain object in tests). */
+export function loadConfig(env: Env): Config {
+  const read = new EnvReader(env);
+  const jwtSecret = read.text('JWT_SECRET');
+  const jwksUrl = read.url('JWKS_URL', false);
+  if (jwtSecret === undefined && jwksUrl === undefined && read.text('JWKS_URL') === undefined) {
+    read.problems.push('JWT_SECRET or JWKS_URL is required (JWT_SECRET: the same value as LibreChat\'s JWT_SECRET)');
+  }
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 16) {
+    read.problems.push('JWT_SECRET must be at least 16 bytes long');
+  }
+  const databaseUrl = read.text('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    read.problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  const logLevel = (read.text('LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    read.problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  const config: Config = {
+    librechatUrl: read.url('LIBRECHAT_URL', true) ?? new URL('http://127.0.0.1:3080'),
+    databaseUrl,
+    jwtSecret,
+    jwksUrl,
+    jwtIssuer: read.text('JWT_ISSUER'),
+    jwtAudience: read.text('JWT_AUDIENCE'),
+    port: read.integer('PORT', 8080, 0, 65535),
+    host: read.text('HOST') ?? '0.0.0.0',
+    trustProxy: read.boolean('TRUST_PROXY', false),
+    reservationTtlMs: read.duration('RESERVATION_TTL', 15 * 60_000),
+    chatBodyLimit: read.size('CHAT_BODY_LIMIT', 3 * 1024 * 1024),
+    upstreamHeadersTimeoutMs: read.duration('UPSTREAM_HEADERS_TIMEOUT', 30_000),
+    streamIdleTimeoutMs: read.duration('STREAM_IDLE_TIMEOUT', 15 * 60_000),
+    shutdownDeadlineMs: read.duration('SHUTDOWN_DEADLINE', 25_000),
+    migrateOnStart: read.boolean('MIGRATE_ON_START', true),
+    dataDir: read.text('DATA_DIR') ?? '.data',
+    dbPoolMax: read.integer('DB_POOL_MAX', 10, 1, 1000),
+    dbPrepare: read.boolean('DB_PREPARE', true),
+    dbConnectTimeoutMs: read.duration('DB_CONNECT_TIMEOUT', 5_000),
+    instanceStaleMs: read.duration('INSTANCE_STALE_AFTER', 60_000),
+    sweepIntervalMs: read.duration('SWEEP_INTERVAL', 30_000),
+    logLevel: logLevel as Config['logLevel'],
+  };
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return Object.freeze(config);
+}
+
+/** Only what the migration command needs, so it runs without the gateway's other settings. */
+export function loadDatabaseConfig(env: Env) {
+  const read = new EnvReader(env);
+  const databaseUrl = read.text('DATABASE_URL');
+  const result = {
+    databaseUrl,
+    dataDir: read.text('DATA_DIR') ?? '.data',
+    poolMax: 2,
+    prepare: read.boolean('DB_PREPARE', true),
+    connectTimeoutMs: read.duration('DB_CONNECT_TIMEOUT', 5_000),
+  };
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return result;
+}

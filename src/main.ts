@@ -1,0 +1,79 @@
+// Boot and shutdown. Start: config → database (embedded when DATABASE_URL is unset) → migrations →
+// instance heartbeat → gateway → sweeper → listen. SIGTERM/SIGINT: refuse new requests (503
+// shutting_down) and stop listening, let open generations finish until SHUTDOWN_DEADLINE, settle the
+// rest with what was used, then close the pool (and the embedded database).
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { buildGateway } from './app.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { openDatabase } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
+import { createLogger, describeError } from './log.ts';
+import { markInstanceStopped, registerInstance, startSweeper } from './metering/sweeper.ts';
+
+function readConfig(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`geko-gateway: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger(config.logLevel);
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.dbPoolMax,
+    prepare: config.dbPrepare, connectTimeoutMs: config.dbConnectTimeoutMs,
+  });
+  const { sql } = database;
+  if (config.migrateOnStart) {
+    const result = await migrate(sql);
+    if (result.applied.length > 0) logger.info('migrations applied', { applied: result.applied });
+  }
+  const instanceId = randomUUID();
+  await registerInstance(sql, instanceId);
+  const gateway = buildGateway({ config, sql, logger, instanceId });
+  const sweeper = startSweeper({
+    sql, logger, instanceId, reservationTtlMs: config.reservationTtlMs,
+    instanceStaleMs: config.instanceStaleMs, intervalMs: config.sweepIntervalMs,
+  });
+
+  const server = serve({ fetch: gateway.app.fetch, port: config.port, hostname: config.host }, (info) => {
+    logger.info('listening', { port: info.port, host: config.host, instance_id: instanceId, embedded_database: database.embedded !== undefined });
+  }) as Server;
+  // Uploads may take long; slow headers may not (slowloris). Keep-alive outlives Fly's proxy idle timeout.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal, open_generations: gateway.meter.openGenerations() });
+    gateway.startDraining();
+    server.close();
+    server.closeIdleConnections();
+    await gateway.meter.drain(config.shutdownDeadlineMs);
+    sweeper.stop();
+    await markInstanceStopped(sql, instanceId).catch(() => undefined);
+    server.closeAllConnections();
+    gateway.close();
+    await database.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`geko-gateway failed to start: ${JSON.stringify(describeError(error))}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,179 @@
+// The process's metering: which generations it holds (by stream id), what happens to an admitted chat
+// once LibreChat answered its POST, the usage tap of the routes that stream on the POST itself, and
+// draining at shutdown. Settlements that fail (database down) are retried until they land or the
+// process stops; a hold that never lands is closed later by the sweeper.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AdmittedChat } from '../admission/admit.ts';
+import type { Sql } from '../db/sql.ts';
+import type { Logger } from '../log.ts';
+import { Generation } from './generation.ts';
+import { settleUsage, type Settlement } from './settle.ts';
+import { createSseReader } from './sse-reader.ts';
+import { UsageTally } from './usage-tally.ts';
+
+export interface MeterDeps {
+  sql: Sql;
+  logger: Logger;
+  target: URL;
+  idleTimeoutMs: number;
+  historyLimitBytes?: number;
+  /** How long a finished generation stays here for late clients. */
+  graceMs?: number;
+}
+
+export interface ChatContext {
+  admitted: AdmittedChat;
+  authorization: string;
+  subjectKey: string;
+  promptText: string;
+  upstreamHeaders: Record<string, string>;
+}
+
+const MAX_START_BODY = 1024 * 1024;
+const SETTLE_RETRY_MS = 1_000;
+
+export function createMeter(deps: MeterDeps) {
+  const generations = new Map<string, Generation>();
+  const inFlight = new Set<Promise<void>>();
+  // Subscriptions are long-lived: keep them off the request pool so they cannot starve it.
+  const subscriptionAgent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+  let stopping = false;
+
+  function settle(settlement: Settlement): Promise<void> {
+    const attempt = async (): Promise<void> => {
+      for (;;) {
+        try {
+          await settleUsage(deps.sql, settlement);
+          return;
+        } catch (error) {
+          deps.logger.warn('settlement failed, retrying', { usage_id: settlement.usageId, err_code: (error as { code?: string }).code });
+          if (stopping) return;
+          await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_MS));
+        }
+      }
+    };
+    const promise = attempt().finally(() => inFlight.delete(promise));
+    inFlight.add(promise);
+    return promise;
+  }
+
+  function neverTaken(admitted: AdmittedChat, reason: string): Promise<void> {
+    const tally = new UsageTally(admitted.model, '');
+    const usage = { ...tally.result(), promptTokens: 0, completionTokens: 0, totalTokens: 0, perModel: {} };
+    return settle({ usageId: admitted.usageId, outcome: 'error', usage, neverTaken: true, reason });
+  }
+
+  function hold(ctx: ChatContext, streamId: string, conversationId: string | undefined): void {
+    const generation = new Generation(
+      { target: deps.target, agent: subscriptionAgent, logger: deps.logger, idleTimeoutMs: deps.idleTimeoutMs,
+        historyLimitBytes: deps.historyLimitBytes ?? 8 * 1024 * 1024, settle },
+      { admitted: ctx.admitted, streamId, conversationId, authorization: ctx.authorization, subjectKey: ctx.subjectKey,
+        promptText: ctx.promptText, upstreamHeaders: ctx.upstreamHeaders },
+    );
+    generations.get(streamId)?.finish('error', 'replaced by a newer generation');
+    generations.set(streamId, generation);
+    generation.start();
+    const forget = () => {
+      const timer = setTimeout(() => {
+        if (generations.get(streamId) === generation) generations.delete(streamId);
+        generation.dispose();
+      }, deps.graceMs ?? 30_000);
+      timer.unref();
+    };
+    void generation.done.then(forget);
+  }
+
+  /**
+   * LibreChat answered an admitted chat POST. Its small JSON body is read whole before the client gets
+   * it, so the generation is held (and its subscription opened) before the client can ask for the stream.
+   */
+  function onChatStartResponse(ctx: ChatContext, upstreamRes: IncomingMessage, clientRes: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    upstreamRes.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_START_BODY) chunks.push(chunk);
+    });
+    upstreamRes.once('close', () => {
+      const body = Buffer.concat(chunks);
+      const started = upstreamRes.complete && upstreamRes.statusCode === 200 ? parseStart(body) : undefined;
+      if (started) hold(ctx, started.streamId, started.conversationId);
+      else void neverTaken(ctx.admitted, upstreamRes.complete ? `LibreChat answered ${upstreamRes.statusCode}` : 'LibreChat cut the answer');
+      if (!upstreamRes.complete) {
+        clientRes.destroy();
+        return;
+      }
+      if (!clientRes.destroyed) {
+        clientRes.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, upstreamRes.headers);
+        clientRes.end(body);
+      }
+    });
+  }
+
+  /** Meters a response that streams on the POST itself (assistants, OpenAI-compatible routes). */
+  function tapResponse(ctx: ChatContext, upstreamRes: IncomingMessage, clientRes: ServerResponse): void {
+    const status = upstreamRes.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      upstreamRes.once('close', () => void neverTaken(ctx.admitted, `LibreChat answered ${status}`));
+      return;
+    }
+    const tally = new UsageTally(ctx.admitted.model, ctx.promptText);
+    const isSse = String(upstreamRes.headers['content-type'] ?? '').includes('text/event-stream');
+    const reader = createSseReader((event, data) => tally.onEvent(event, data));
+    const jsonChunks: Buffer[] = [];
+    let jsonSize = 0;
+    upstreamRes.on('data', (chunk: Buffer) => {
+      if (isSse) return reader.feed(chunk);
+      jsonSize += chunk.length;
+      if (jsonSize <= 8 * 1024 * 1024) jsonChunks.push(chunk);
+    });
+    upstreamRes.once('close', () => {
+      if (isSse) reader.end();
+      else tally.onJsonBody(Buffer.concat(jsonChunks).toString('utf8'));
+      const outcome = !upstreamRes.complete || clientRes.destroyed && !clientRes.writableFinished ? 'aborted' : (tally.ending === 'error' ? 'error' : 'completed');
+      void settle({ usageId: ctx.admitted.usageId, outcome, usage: tally.result(), conversationId: tally.conversationId });
+    });
+  }
+
+  /** Serves a client's stream GET from a held generation; false when this process does not hold it. */
+  function serveStream(streamId: string, subjectKey: string, clientRes: ServerResponse, requestId: string, fallback: () => void): boolean {
+    const generation = generations.get(streamId);
+    if (!generation || generation.init.subjectKey !== subjectKey) return false;
+    return generation.attachClient(clientRes, requestId, fallback);
+  }
+
+  /** Shutdown: let generations end by themselves until the deadline, then settle the rest with what was used. */
+  async function drain(deadlineMs: number): Promise<void> {
+    const open = [...generations.values()].filter((g) => !g.ended);
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
+    await Promise.race([Promise.all(open.map((g) => g.done)), deadline]);
+    await Promise.all(open.filter((g) => !g.ended).map((g) => g.finish('error', 'gateway shut down before the generation ended')));
+    await Promise.race([Promise.all([...inFlight]), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+    stopping = true;
+    for (const generation of generations.values()) generation.dispose();
+    generations.clear();
+    subscriptionAgent.destroy();
+  }
+
+  return {
+    onChatStartResponse,
+    neverTaken,
+    tapResponse,
+    serveStream,
+    drain,
+    openGenerations: () => [...generations.values()].filter((g) => !g.ended).length,
+    heldStreams: () => generations.size,
+  };
+}
+
+export type Meter = ReturnType<typeof createMeter>;
+
+function parseStart(body: Buffer): { streamId: string; conversationId: string | undefined } | undefined {
+  try {
+    const value = JSON.parse(body.toString('utf8')) as { streamId?: unknown; conversationId?: unknown };
+    if (typeof value.streamId !== 'string' || value.streamId === '') return undefined;
+    return { streamId: value.streamId, conversationId: typeof value.conversationId === 'string' ? value.conversationId : undefined };
+  } catch {
+    return undefined;
+  }
+}

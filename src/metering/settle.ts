@@ -1,0 +1,64 @@
+// Settlement: ONE statement per generation that closes its chat_usage row, corrects the quota by
+// (actual - hold) — or charges the actual to the new period when the quota was reset since admission —
+// and writes the chat_completed audit row. The `status = 'reserved'` guard makes it idempotent: a second
+// settlement (or a race with the sweeper) finds no row and changes nothing.
+import type { Sql } from '../db/sql.ts';
+import type { UsageResult } from './usage-tally.ts';
+
+export type Outcome = 'completed' | 'aborted' | 'error' | 'expired';
+
+const STATUS_OF: Record<Outcome, string> = { completed: 'settled', aborted: 'aborted', error: 'failed', expired: 'expired' };
+
+export interface Settlement {
+  usageId: string;
+  outcome: Outcome;
+  usage: UsageResult;
+  conversationId?: string | undefined;
+  streamId?: string | undefined;
+  /** LibreChat never took the generation: give back the counted request as well as the hold. */
+  neverTaken?: boolean;
+  reason?: string;
+}
+
+/** Returns true when this call settled the row, false when it was already settled. */
+export async function settleUsage(sql: Sql, s: Settlement): Promise<boolean> {
+  const details = { per_model: s.usage.perModel, ...(s.reason ? { reason: s.reason } : {}) };
+  const rows = await sql<{ settled: number }[]>`
+    WITH closed AS (
+      UPDATE chat_usage c SET
+        status = ${STATUS_OF[s.outcome]}, prompt_tokens = ${s.usage.promptTokens}, completion_tokens = ${s.usage.completionTokens},
+        total_tokens = ${s.usage.totalTokens}, usage_source = ${s.usage.source}, details = ${sql.json(details as unknown as Parameters<typeof sql.json>[0])}::jsonb,
+        conversation_id = COALESCE(${s.conversationId ?? null}::text, c.conversation_id),
+        stream_id = COALESCE(${s.streamId ?? null}::text, c.stream_id),
+        settled_at = timezone('UTC', now())
+      WHERE c.usage_id = ${s.usageId}::uuid AND c.status = 'reserved'
+      RETURNING c.*
+    ),
+    quota AS (
+      UPDATE workspace_quotas q SET
+        tokens_used = GREATEST(0, q.tokens_used::bigint + CASE WHEN q.reset_at IS NOT DISTINCT FROM closed.quota_reset_at
+                                                      THEN closed.total_tokens - closed.hold_tokens ELSE closed.total_tokens END),
+        requests_used = CASE WHEN ${s.neverTaken === true}::boolean AND q.reset_at IS NOT DISTINCT FROM closed.quota_reset_at
+                             THEN GREATEST(0, q.requests_used - 1) ELSE q.requests_used END,
+        updated_at = timezone('UTC', now())
+      FROM closed WHERE q.workspace_id = closed.workspace_id
+      RETURNING q.quota_id
+    ),
+    audit AS (
+      INSERT INTO audit_logs (log_id, tenant_id, workspace_id, user_id, action, resource, resource_id, details,
+                              ip_address, user_agent, status, error_message)
+      SELECT gen_random_uuid(), closed.tenant_id, closed.workspace_id, closed.user_id, 'chat_completed', 'conversation',
+             closed.conversation_id,
+             jsonb_build_object('request_id', closed.request_id, 'usage_id', closed.usage_id, 'outcome', ${s.outcome}::text,
+                                'endpoint', closed.endpoint, 'model', closed.model,
+                                'prompt_tokens', closed.prompt_tokens, 'completion_tokens', closed.completion_tokens,
+                                'total_tokens', closed.total_tokens, 'usage_source', closed.usage_source,
+                                'hold_tokens', closed.hold_tokens, 'per_model', closed.details -> 'per_model'),
+             closed.ip_address, closed.user_agent,
+             ${s.outcome === 'completed' || s.outcome === 'aborted' ? 'success' : 'failed'},
+             ${s.outcome === 'completed' || s.outcome === 'aborted' ? null : (s.reason ?? s.outcome)}::text
+      FROM closed
+    )
+    SELECT count(*)::int AS settled FROM closed`;
+  return (rows[0]?.settled ?? 0) > 0;
+}

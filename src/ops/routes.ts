@@ -1,0 +1,88 @@
+// The gateway's own routes, never forwarded: liveness, readiness (database and LibreChat both answer),
+// the caller's quota, and metrics. Any other /_gateway path is 404 not_found.
+import http from 'node:http';
+import https from 'node:https';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { Hono } from 'hono';
+import type { AppEnv } from '../app.ts';
+import type { Admission } from '../admission/admit.ts';
+import { identityInput } from '../admission/admit.ts';
+import { principalFromClaims } from '../auth/principal.ts';
+import type { TokenVerifier } from '../auth/verify-token.ts';
+import type { Config } from '../config.ts';
+import type { Sql } from '../db/sql.ts';
+import { GatewayError } from '../errors.ts';
+import type { Meter } from '../metering/meter.ts';
+import { resolveRequestId } from '../proxy/headers.ts';
+import { sendError, sendJson } from '../proxy/respond.ts';
+
+export interface OpsDeps {
+  sql: Sql;
+  config: Config;
+  verifyToken: TokenVerifier;
+  admission: Admission;
+  meter: Meter;
+}
+
+const READY_TIMEOUT_MS = 2_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
+}
+
+/** True when LibreChat answers anything at all (its /health, or any HTTP status). */
+function librechatAnswers(target: URL): Promise<boolean> {
+  return new Promise((resolve) => {
+    const client = target.protocol === 'https:' ? https : http;
+    const req = client.get(new URL('/health', target), { timeout: READY_TIMEOUT_MS }, (res) => {
+      res.resume();
+      resolve(true);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+export function registerOpsRoutes(app: Hono<AppEnv>, deps: OpsDeps): void {
+  app.get('/_gateway/healthz', (c) => {
+    c.header('x-request-id', resolveRequestId(c.env.incoming.headers));
+    return c.json({ status: 'ok' });
+  });
+
+  app.get('/_gateway/readyz', async (c) => {
+    const [database, librechat] = await Promise.all([
+      withTimeout(deps.sql`select 1`, READY_TIMEOUT_MS).then(() => true, () => false),
+      librechatAnswers(deps.config.librechatUrl),
+    ]);
+    c.header('x-request-id', resolveRequestId(c.env.incoming.headers));
+    return c.json({ status: database && librechat ? 'ready' : 'not_ready', database, librechat }, database && librechat ? 200 : 503);
+  });
+
+  app.get('/_gateway/quota', async (c) => {
+    const req = c.env.incoming;
+    const requestId = resolveRequestId(req.headers);
+    try {
+      const principal = principalFromClaims(await deps.verifyToken(req.headers.authorization));
+      const quota = await deps.admission.readQuota(identityInput(principal, req, deps.config.trustProxy));
+      sendJson(c.env.outgoing, 200, quota, requestId);
+    } catch (error) {
+      sendError(c.env.outgoing, error instanceof GatewayError ? error : new GatewayError('internal'), requestId);
+    }
+    return RESPONSE_ALREADY_SENT;
+  });
+
+  app.get('/_gateway/metrics', (c) => {
+    const lines = [
+      '# HELP geko_open_generations Generations this process holds a metering subscription for.',
+      '# TYPE geko_open_generations gauge',
+      `geko_open_generations ${deps.meter.openGenerations()}`,
+    ];
+    c.header('content-type', 'text/plain; version=0.0.4');
+    return c.body(`${lines.join('\n')}\n`);
+  });
+
+  app.all('/_gateway/*', (c) => {
+    sendError(c.env.outgoing, new GatewayError('not_found'), resolveRequestId(c.env.incoming.headers));
+    return RESPONSE_ALREADY_SENT;
+  });
+}

@@ -1,0 +1,126 @@
+// Handles one client request outside /_gateway: classify it, then pass it through, or authenticate and
+// admit it before forwarding (DESIGN.md's rules in order: token, body, then the one admission
+// statement), and hand LibreChat's answer to metering. Every failure answers in the one error shape.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Admission } from '../admission/admit.ts';
+import { identityInput } from '../admission/admit.ts';
+import { readChatRequest } from '../admission/chat-request.ts';
+import type { RequestFacts } from '../admission/statement.ts';
+import { principalFromClaims, type Principal } from '../auth/principal.ts';
+import type { TokenVerifier } from '../auth/verify-token.ts';
+import type { Config } from '../config.ts';
+import { GatewayError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { ChatContext, Meter } from '../metering/meter.ts';
+import { parseJsonObject, readClientBody } from './client-body.ts';
+import { clientIp, prepareUpstreamHeaders, resolveRequestId } from './headers.ts';
+import { sendError } from './respond.ts';
+import { classifyRoute, type ClientRoute } from './routes.ts';
+import type { UpstreamProxy } from './upstream-proxy.ts';
+
+export interface ClientHandlerDeps {
+  config: Config;
+  logger: Logger;
+  upstream: UpstreamProxy;
+  verifyToken: TokenVerifier;
+  admission: Admission;
+  lookupAgentModel: (agentId: string, authorization: string) => Promise<string | undefined>;
+  meter: Meter;
+}
+
+type ChatRoute = ClientRoute & { kind: 'chat_start' | 'assistants_chat' | 'openai_chat' };
+
+export function createClientHandler(deps: ClientHandlerDeps) {
+  const { config, upstream } = deps;
+
+  async function authenticate(req: IncomingMessage): Promise<Principal> {
+    return principalFromClaims(await deps.verifyToken(req.headers.authorization));
+  }
+
+  function requestFacts(req: IncomingMessage, requestId: string, endpoint: string, model: string | null): RequestFacts {
+    const agent = req.headers['user-agent'];
+    return { requestId, endpoint, model, ipAddress: clientIp(req, config.trustProxy), userAgent: typeof agent === 'string' ? agent : null };
+  }
+
+  /** Headers LibreChat gets for a request the gateway resolved. */
+  function identityHeaders(requestId: string, tenantId: string, workspaceId: string): Record<string, string> {
+    return { 'x-request-id': requestId, 'x-tenant-id': tenantId, 'x-workspace-id': workspaceId };
+  }
+
+  async function handleChat(req: IncomingMessage, res: ServerResponse, route: ChatRoute, requestId: string): Promise<void> {
+    const principal = await authenticate(req);
+    const authorization = req.headers.authorization ?? '';
+    const raw = await readClientBody(req, config.chatBodyLimit);
+    const body = parseJsonObject(raw);
+    const facts = await readChatRequest(route.kind, route.endpoint, body, (id) => deps.lookupAgentModel(id, authorization));
+    const who = identityInput(principal, req, config.trustProxy);
+    const admitted = await deps.admission.admitChat(who, requestFacts(req, requestId, facts.endpoint, facts.model), facts);
+    const upstreamHeaders = identityHeaders(requestId, admitted.tenantId, admitted.workspaceId);
+    Object.assign(req.headers, upstreamHeaders);
+    const ctx: ChatContext = { admitted, authorization, subjectKey: principal.subjectKey, promptText: facts.promptText, upstreamHeaders };
+    const isChatStart = route.kind === 'chat_start';
+    upstream.forward(req, res, {
+      requestId,
+      body: raw,
+      identityEncoding: true,
+      responseHeaders: admitted.quotaHeaders,
+      selfHandleResponse: isChatStart,
+      keepUpstreamOnClientClose: isChatStart,
+      onUpstreamResponse: (upstreamRes) => {
+        if (isChatStart) deps.meter.onChatStartResponse(ctx, upstreamRes, res);
+        else deps.meter.tapResponse(ctx, upstreamRes, res);
+      },
+      onFailure: () => void deps.meter.neverTaken(admitted, 'LibreChat unreachable'),
+    });
+  }
+
+  async function handleQuotaCheck(req: IncomingMessage, res: ServerResponse, route: ClientRoute, requestId: string): Promise<void> {
+    const principal = await authenticate(req);
+    const raw = await readClientBody(req, config.chatBodyLimit);
+    const who = identityInput(principal, req, config.trustProxy);
+    const decision = await deps.admission.checkQuota(who, requestFacts(req, requestId, route.endpoint ?? 'resume', null));
+    Object.assign(req.headers, identityHeaders(requestId, decision.tenant_id!, decision.workspace_id!));
+    upstream.forward(req, res, { requestId, body: raw });
+  }
+
+  async function handleStream(req: IncomingMessage, res: ServerResponse, route: ClientRoute, requestId: string): Promise<void> {
+    const principal = await authenticate(req);
+    const forwardResume = () => {
+      const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+      if (url.searchParams.get('resume') !== 'true') url.searchParams.set('resume', 'true');
+      req.url = `${url.pathname}${url.search}`;
+      upstream.forward(req, res, { requestId });
+    };
+    if (!deps.meter.serveStream(route.streamId ?? '', principal.subjectKey, res, requestId, forwardResume)) forwardResume();
+  }
+
+  return async function handleClientRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = resolveRequestId(req.headers);
+    const route = classifyRoute(req.method ?? 'GET', req.url ?? '/');
+    prepareUpstreamHeaders(req.headers, config.trustProxy);
+    req.headers['x-request-id'] = requestId;
+    try {
+      switch (route.kind) {
+        case 'pass':
+          return upstream.forward(req, res, { requestId });
+        case 'ambiguous_path':
+          throw new GatewayError('invalid_request', 'The request path is not in canonical form.');
+        case 'abort':
+          await authenticate(req);
+          return upstream.forward(req, res, { requestId });
+        case 'stream':
+          return await handleStream(req, res, route, requestId);
+        case 'quota_check':
+          return await handleQuotaCheck(req, res, route, requestId);
+        default:
+          return await handleChat(req, res, route as ChatRoute, requestId);
+      }
+    } catch (error) {
+      const failure = error instanceof GatewayError ? error : new GatewayError('internal');
+      if (!(error instanceof GatewayError)) deps.logger.error('request failed', { request_id: requestId, err: (error as Error).name });
+      // A body we stopped reading cannot be left on the connection.
+      if (failure.code === 'payload_too_large') res.setHeader('connection', 'close');
+      sendError(res, failure, requestId);
+    }
+  };
+}

@@ -1,0 +1,87 @@
+// Header policy between the client and LibreChat: hop-by-hop headers are connection-scoped and never
+// forwarded (RFC 9110 §7.6.1, plus the legacy Keep-Alive/Proxy-Connection of RFC 2616 §13.5.1);
+// identity headers a client could forge are dropped and set by the gateway from what it verified.
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+
+const HOP_BY_HOP = [
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'proxy-authorization', 'proxy-authenticate',
+];
+/** Headers that only the gateway may tell LibreChat. */
+const CLIENT_FORBIDDEN = ['x-tenant-id'];
+const FORWARDED = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded'];
+const REQUEST_ID = /^[A-Za-z0-9_.=-]{1,128}$/;
+
+/** Removes hop-by-hop headers, including any header the Connection header names. */
+export function stripHopByHop(headers: IncomingHttpHeaders): void {
+  const connection = headers.connection;
+  if (typeof connection === 'string') {
+    for (const token of connection.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name) delete headers[name];
+    }
+  }
+  for (const name of HOP_BY_HOP) delete headers[name];
+}
+
+/** Prepares the client's headers for the upstream request, in place. */
+export function prepareUpstreamHeaders(headers: IncomingHttpHeaders, trustProxy: boolean): void {
+  // Upgrade requests keep their Connection/Upgrade pair; LibreChat has no WebSockets, but we stay transparent.
+  const upgrade = headers.upgrade;
+  stripHopByHop(headers);
+  if (upgrade !== undefined) {
+    headers.upgrade = upgrade;
+    headers.connection = 'upgrade';
+  }
+  for (const name of CLIENT_FORBIDDEN) delete headers[name];
+  // Without a trusted proxy in front, client-sent X-Forwarded-* are lies; http-proxy then adds the real ones.
+  if (!trustProxy) for (const name of FORWARDED) delete headers[name];
+}
+
+/** The client's X-Request-Id when it is safe to echo and log, else a new one. */
+export function resolveRequestId(headers: IncomingHttpHeaders): string {
+  const given = headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** The request host for tenant resolution: Host, or X-Forwarded-Host behind a trusted proxy; lower-case, no port. */
+export function clientHost(headers: IncomingHttpHeaders, trustProxy: boolean): string {
+  const forwarded = trustProxy ? headers['x-forwarded-host'] : undefined;
+  const raw = (typeof forwarded === 'string' && forwarded ? forwarded.split(',')[0] : headers.host) ?? '';
+  const host = raw.trim().toLowerCase();
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
+  const colon = host.lastIndexOf(':');
+  return colon === -1 ? host : host.slice(0, colon);
+}
+
+/** The client's IP for audit rows: Fly-Client-IP or the first X-Forwarded-For hop behind a trusted proxy. */
+export function clientIp(req: IncomingMessage, trustProxy: boolean): string | null {
+  if (trustProxy) {
+    const fly = req.headers['fly-client-ip'];
+    if (typeof fly === 'string' && fly.trim()) return fly.trim().slice(0, 45);
+    const xff = req.headers['x-forwarded-for'];
+    const first = typeof xff === 'string' ? xff.split(',')[0]?.trim() : undefined;
+    if (first) return first.slice(0, 45);
+  }
+  const address = req.socket.remoteAddress ?? null;
+  return address?.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/** A single cookie's value from the Cookie header. */
+export function readCookie(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const cookie = headers.cookie;
+  if (!cookie) return undefined;
+  for (const part of cookie.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) {
+      const value = part.slice(eq + 1).trim();
+      try {
+        return decodeURIComponent(value);
+      } catch {
+        return value;
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,108 @@
+// Forwards one client request to LibreChat with http-proxy over a keep-alive agent, streaming both ways.
+// What http-proxy leaves to us: a headers timeout (504), mapping connection failures to 502 in our error
+// shape, passing a client disconnect on to LibreChat (http-proxy only reacts to 'aborted', which Node
+// does not emit once the body was read), and ending the client response when LibreChat's is cut.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import httpProxy from 'http-proxy';
+import { GatewayError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { stripHopByHop } from './headers.ts';
+import { sendError } from './respond.ts';
+
+export interface ForwardOptions {
+  requestId: string;
+  /** A body the gateway already read; re-sent byte for byte instead of piping the client stream. */
+  body?: Buffer;
+  /** Ask LibreChat for an uncompressed response so the gateway can read it (metered routes). */
+  identityEncoding?: boolean;
+  /** Headers added to the client response (quota headers). */
+  responseHeaders?: Record<string, string>;
+  /** Called with LibreChat's response before its headers go to the client. */
+  onUpstreamResponse?: (upstreamRes: IncomingMessage) => void;
+  /** The caller writes the client response itself (from onUpstreamResponse) instead of http-proxy piping it. */
+  selfHandleResponse?: boolean;
+  /** Keep the upstream request going when the client leaves (a chat start LibreChat may already have taken). */
+  keepUpstreamOnClientClose?: boolean;
+  /** Called once when forwarding fails; the client has already been answered (or cut). */
+  onFailure?: (error: GatewayError) => void;
+}
+
+export interface UpstreamProxy {
+  forward(clientReq: IncomingMessage, clientRes: ServerResponse, options: ForwardOptions): void;
+  agent: http.Agent;
+  close(): void;
+}
+
+interface UpstreamProxyDeps {
+  target: URL;
+  headersTimeoutMs: number;
+  logger: Logger;
+}
+
+const HEADERS_TIMEOUT = 'UPSTREAM_HEADERS_TIMEOUT';
+
+export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
+  const isHttps = deps.target.protocol === 'https:';
+  const agentOptions = { keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: 'lifo' as const };
+  const agent = isHttps ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+  const proxy = httpProxy.createProxyServer({ target: deps.target.origin, agent, xfwd: true, ws: false });
+  const contexts = new WeakMap<IncomingMessage, ForwardOptions>();
+
+  proxy.on('proxyReq', (upstreamReq, clientReq, clientRes) => {
+    const options = contexts.get(clientReq);
+    if (options?.identityEncoding) upstreamReq.setHeader('accept-encoding', 'identity');
+    const timer = setTimeout(() => {
+      upstreamReq.destroy(Object.assign(new Error('no response headers in time'), { code: HEADERS_TIMEOUT }));
+    }, deps.headersTimeoutMs);
+    upstreamReq.once('response', () => clearTimeout(timer));
+    upstreamReq.once('close', () => clearTimeout(timer));
+    if (!options?.keepUpstreamOnClientClose) {
+      clientRes.once('close', () => {
+        if (!clientRes.writableFinished) upstreamReq.destroy();
+      });
+    }
+  });
+
+  proxy.on('proxyRes', (upstreamRes, clientReq, clientRes) => {
+    const options = contexts.get(clientReq);
+    stripHopByHop(upstreamRes.headers);
+    delete upstreamRes.headers['x-request-id'];
+    if (options) {
+      clientRes.setHeader('x-request-id', options.requestId);
+      for (const [name, value] of Object.entries(options.responseHeaders ?? {})) clientRes.setHeader(name, value);
+    }
+    upstreamRes.once('close', () => {
+      // A response LibreChat did not finish must not look finished to the client.
+      if (!upstreamRes.complete && !clientRes.writableEnded && !options?.selfHandleResponse) clientRes.destroy();
+    });
+    options?.onUpstreamResponse?.(upstreamRes);
+  });
+
+  function forward(clientReq: IncomingMessage, clientRes: ServerResponse, options: ForwardOptions): void {
+    contexts.set(clientReq, options);
+    const onError = (error: Error) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      const failure = code === HEADERS_TIMEOUT ? new GatewayError('upstream_timeout') : new GatewayError('upstream_unavailable');
+      if (clientRes.headersSent) {
+        clientRes.destroy();
+      } else if (!clientRes.destroyed) {
+        sendError(clientRes, failure, options.requestId);
+      }
+      deps.logger.warn('upstream failed', { request_id: options.requestId, code: failure.code, cause: code });
+      options.onFailure?.(failure);
+    };
+    const buffer = options.body ? Readable.from([options.body]) : undefined;
+    proxy.web(clientReq, clientRes, { ...(buffer ? { buffer } : {}), selfHandleResponse: options.selfHandleResponse === true }, onError);
+  }
+
+  return {
+    forward,
+    agent,
+    close: () => {
+      proxy.close();
+      agent.destroy();
+    },
+  };
+}

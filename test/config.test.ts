@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseDuration, parseSize } from '../src/config.ts';
+
+describe('configuration', () => {
+  it('names every missing or invalid variable in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', RESERVATION_TTL: 'soon', CHAT_BODY_LIMIT: '-3', TRUST_PROXY: 'maybe', JWKS_URL: 'not a url' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    for (const name of ['LIBRECHAT_URL', 'PORT', 'RESERVATION_TTL', 'CHAT_BODY_LIMIT', 'TRUST_PROXY', 'JWKS_URL']) {
+      expect(message).toContain(name);
+    }
+  });
+
+  it('requires a key to verify tokens with', () => {
+    expect(() => loadConfig({ LIBRECHAT_URL: 'http://lc:3080' })).toThrow(/JWT_SECRET or JWKS_URL/);
+  });
+
+  it('applies the documented defaults', () => {
+    const config = loadConfig({ LIBRECHAT_URL: 'http://lc:3080', JWT_SECRET: 'x'.repeat(32) });
+    expect(config.port).toBe(8080);
+    expect(config.reservationTtlMs).toBe(15 * 60_000);
+    expect(config.chatBodyLimit).toBe(3 * 1024 * 1024);
+    expect(config.upstreamHeadersTimeoutMs).toBe(30_000);
+    expect(config.trustProxy).toBe(false);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads durations and sizes with or without units', () => {
+    expect(parseDuration('1500')).toBe(1500);
+    expect(parseDuration('30s')).toBe(30_000);
+    expect(parseDuration('15m')).toBe(900_000);
+    expect(parseDuration('later')).toBeUndefined();
+    expect(parseSize('3mb')).toBe(3 * 1024 * 1024);
+    expect(parseSize('512')).toBe(512);
+    expect(parseSize('big')).toBeUndefined();
+  });
+});

@@ -1,0 +1,54 @@
+// Starts the test PostgreSQL once for the whole run (DATABASE_URL when set, else an embedded server in a
+// temporary folder) and migrates a template database with the production runner. Each test file clones
+// the template into a database of its own (test/helpers/database.ts).
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { createSql } from '../src/db/sql.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    adminDatabaseUrl: string;
+    templateDatabase: string;
+  }
+}
+
+export const TEMPLATE_DATABASE = 'geko_test_template';
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+export default async function setup(project: TestProject) {
+  let dataDir: string | undefined;
+  let stopEmbedded: (() => Promise<void>) | undefined;
+  let adminUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
+  if (!adminUrl) {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'geko-test-pg-'));
+    const embedded = await startEmbeddedPostgres({
+      dataDir,
+      settings: { shared_preload_libraries: 'pg_stat_statements', max_connections: '300', 'pg_stat_statements.track': 'top' },
+    });
+    adminUrl = embedded.url;
+    stopEmbedded = embedded.stop;
+  }
+  const admin = createSql({ url: adminUrl, max: 1, prepare: false, connectTimeoutMs: 10_000 });
+  await admin.unsafe(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
+  await admin.unsafe(`CREATE DATABASE ${TEMPLATE_DATABASE}`);
+  const template = createSql({ url: withDatabase(adminUrl, TEMPLATE_DATABASE), max: 1, prepare: false, connectTimeoutMs: 10_000 });
+  await template`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
+  await migrate(template);
+  await template.end();
+  await admin.end();
+  project.provide('adminDatabaseUrl', adminUrl);
+  project.provide('templateDatabase', TEMPLATE_DATABASE);
+  return async () => {
+    await stopEmbedded?.();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  };
+}

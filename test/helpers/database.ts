@@ -1,0 +1,37 @@
+// A database of the test file's own, cloned from the migrated template (fast: no migrations per file).
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { createSql, type Sql } from '../../src/db/sql.ts';
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  sql: Sql;
+  drop(): Promise<void>;
+}
+
+export function databaseUrl(name: string): string {
+  const url = new URL(inject('adminDatabaseUrl'));
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `geko_t_${randomBytes(6).toString('hex')}`;
+  const admin = createSql({ url: inject('adminDatabaseUrl'), max: 1, prepare: false, connectTimeoutMs: 10_000 });
+  await admin.unsafe(`CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`);
+  await admin.end();
+  const url = databaseUrl(name);
+  const sql = createSql({ url, max: 4, prepare: false, connectTimeoutMs: 10_000 });
+  return {
+    url,
+    name,
+    sql,
+    drop: async () => {
+      await sql.end({ timeout: 5 });
+      const cleanup = createSql({ url: inject('adminDatabaseUrl'), max: 1, prepare: false, connectTimeoutMs: 10_000 });
+      await cleanup.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await cleanup.end();
+    },
+  };
+}

@@ -1,0 +1,178 @@
+// Payload builders for the agents chat stream: `created`, step events, `on_token_usage`, `final`,
+// the aborted final and the resume `sync` frame, in LibreChat v0.8.7's shapes.
+import type { FinalCounts, LlmCall } from './scenario.ts';
+
+export const NO_PARENT = '00000000-0000-0000-0000-000000000000';
+
+/** Everything about one chat turn that the frames repeat. */
+export interface Turn {
+  streamId: string;
+  conversationId: string;
+  endpoint: string;
+  endpointType?: string;
+  /** `responseMessage.model`: the agent id for the `agents` endpoint, else the model. */
+  responseModel: string;
+  agentId?: string;
+  sender: string;
+  userMessageId: string;
+  parentMessageId: string;
+  responseMessageId: string;
+  text: string;
+  requestTokenCount: number;
+  promptTokens: number;
+  countsMode: FinalCounts;
+}
+
+export interface TokenUsageData {
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  input_token_details?: { cache_creation: number; cache_read: number };
+  model: string;
+  provider: string;
+  usage_type?: string;
+  runId: string;
+  seq: number;
+}
+
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+
+export function userMessage(turn: Turn): Record<string, unknown> {
+  return {
+    messageId: turn.userMessageId,
+    parentMessageId: turn.parentMessageId,
+    conversationId: turn.conversationId,
+    text: turn.text,
+    sender: 'User',
+    isCreatedByUser: true,
+  };
+}
+
+export function createdEvent(turn: Turn): Record<string, unknown> {
+  return { created: true, message: userMessage(turn), streamId: turn.streamId };
+}
+
+export function runStepEvent(turn: Turn, stepId: string, index: number): Record<string, unknown> {
+  return {
+    event: 'on_run_step',
+    data: {
+      id: stepId,
+      runId: turn.responseMessageId,
+      index,
+      stepIndex: index,
+      type: 'message_creation',
+      stepDetails: { type: 'message_creation', message_creation: { message_id: turn.responseMessageId } },
+      usage: null,
+    },
+  };
+}
+
+export function messageDeltaEvent(stepId: string, text: string): Record<string, unknown> {
+  return { event: 'on_message_delta', data: { id: stepId, delta: { content: [{ type: 'text', text }] } } };
+}
+
+export function tokenUsageData(turn: Turn, call: LlmCall, seq: number): TokenUsageData {
+  const data: TokenUsageData = {
+    input_tokens: call.input,
+    output_tokens: call.output,
+    total_tokens: call.input + call.output,
+    model: call.model,
+    provider: call.provider,
+    runId: turn.responseMessageId,
+    seq,
+  };
+  if (call.cacheRead !== undefined || call.cacheWrite !== undefined) {
+    data.input_token_details = { cache_creation: call.cacheWrite ?? 0, cache_read: call.cacheRead ?? 0 };
+  }
+  if (call.usageType !== undefined) data.usage_type = call.usageType;
+  return data;
+}
+
+function sumUsage(calls: LlmCall[]): { input: number; output: number; cacheWrite: number; cacheRead: number } {
+  const total = { input: 0, output: 0, cacheWrite: 0, cacheRead: 0 };
+  for (const call of calls) {
+    total.input += call.input;
+    total.output += call.output;
+    total.cacheWrite += call.cacheWrite ?? 0;
+    total.cacheRead += call.cacheRead ?? 0;
+  }
+  return total;
+}
+
+export function finalEvent(turn: Turn, calls: LlmCall[], content: TextPart[]): Record<string, unknown> {
+  const title = 'New Chat';
+  const conversation: Record<string, unknown> = {
+    conversationId: turn.conversationId,
+    endpoint: turn.endpoint,
+    model: turn.responseModel,
+    title,
+  };
+  if (turn.endpointType) conversation.endpointType = turn.endpointType;
+  if (turn.agentId) conversation.agent_id = turn.agentId;
+  const requestMessage: Record<string, unknown> = { ...userMessage(turn) };
+  const responseMessage: Record<string, unknown> = {
+    messageId: turn.responseMessageId,
+    conversationId: turn.conversationId,
+    parentMessageId: turn.userMessageId,
+    isCreatedByUser: false,
+    model: turn.responseModel,
+    sender: turn.sender,
+    endpoint: turn.endpoint,
+    text: '',
+    content,
+  };
+  if (turn.countsMode !== 'none') {
+    const usage = sumUsage(calls);
+    requestMessage.tokenCount = turn.requestTokenCount;
+    responseMessage.promptTokens = turn.promptTokens;
+    responseMessage.tokenCount = usage.output;
+    if (turn.countsMode === 'metadata') responseMessage.metadata = { usage };
+  }
+  return { final: true, conversation, title, requestMessage, responseMessage };
+}
+
+/** `GenerationJobManager.abortJob`'s final: no usage for the call that was cut short. */
+export function abortedFinalEvent(turn: Turn, content: TextPart[], earlyAbort: boolean): Record<string, unknown> {
+  return {
+    final: true,
+    aborted: true,
+    earlyAbort,
+    title: 'New Chat',
+    conversation: { conversationId: turn.conversationId },
+    requestMessage: userMessage(turn),
+    responseMessage: {
+      messageId: turn.responseMessageId,
+      parentMessageId: turn.userMessageId,
+      conversationId: turn.conversationId,
+      content,
+      sender: turn.sender,
+      unfinished: true,
+      error: false,
+    },
+  };
+}
+
+export interface ResumeSnapshot {
+  runSteps: unknown[];
+  content: TextPart[];
+  collectedUsage: TokenUsageData[];
+}
+
+export function resumeState(turn: Turn, snapshot: ResumeSnapshot): Record<string, unknown> {
+  return {
+    runSteps: snapshot.runSteps,
+    aggregatedContent: snapshot.content,
+    userMessage: userMessage(turn),
+    responseMessageId: turn.responseMessageId,
+    conversationId: turn.conversationId,
+    sender: turn.sender,
+    collectedUsage: snapshot.collectedUsage,
+  };
+}
+
+export function syncEvent(turn: Turn, snapshot: ResumeSnapshot): Record<string, unknown> {
+  return { sync: true, resumeState: resumeState(turn, snapshot), pendingEvents: [] };
+}

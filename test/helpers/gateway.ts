@@ -1,0 +1,95 @@
+// Starts the gateway for a test: in this process (buildGateway + a real listening socket on port 0), or
+// as a real child process (`node --import tsx src/main.ts`) for signal and multi-process tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { buildGateway, type Gateway } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createSql, type Sql } from '../../src/db/sql.ts';
+import { createLogger } from '../../src/log.ts';
+import { registerInstance } from '../../src/metering/sweeper.ts';
+import { TEST_JWT_SECRET } from './jwt.ts';
+
+export interface InProcessGateway {
+  url: string;
+  gateway: Gateway;
+  sql: Sql;
+  instanceId: string;
+  close(): Promise<void>;
+}
+
+export function baseEnv(databaseUrl: string, librechatUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { DATABASE_URL: databaseUrl, LIBRECHAT_URL: librechatUrl, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', ...extra };
+}
+
+export async function startGateway(databaseUrl: string, librechatUrl: string, extra: Record<string, string> = {}): Promise<InProcessGateway> {
+  const config = loadConfig(baseEnv(databaseUrl, librechatUrl, { PORT: '0', HOST: '127.0.0.1', ...extra }));
+  const sql = createSql({ url: databaseUrl, max: config.dbPoolMax, prepare: config.dbPrepare, connectTimeoutMs: config.dbConnectTimeoutMs });
+  const instanceId = randomUUID();
+  await registerInstance(sql, instanceId);
+  const gateway = buildGateway({ config, sql, logger: createLogger(config.logLevel), instanceId });
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: gateway.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server)) as Server;
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    gateway,
+    sql,
+    instanceId,
+    close: async () => {
+      gateway.startDraining();
+      server.close();
+      server.closeAllConnections();
+      await gateway.meter.drain(2_000);
+      gateway.close();
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
+
+export interface GatewayProcess {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: new URL('../..', import.meta.url).pathname,
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${output}`)), 30_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"msg":"listening","port":(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code}: ${output}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    output: () => output,
+    stop: (signal = 'SIGTERM') => new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve(child.exitCode);
+      child.once('exit', (code) => resolve(code));
+      child.kill(signal);
+    }),
+  };
+}
