@@ -85,7 +85,7 @@ export function createAdmission(deps: { sql: Sql; instanceId: string; logger: Lo
       rows = await query();
     } catch (error) {
       if (isDatabaseUnavailable(error)) throw new GatewayError('database_unavailable');
-      deps.logger.error('admission statement failed', { err_code: (error as { code?: string }).code });
+      deps.logger.error('admission statement failed', { err_code: (error as { code?: string }).code }); if (process.env.GEKO_DEBUG) console.error(error);
       throw new GatewayError('database_unavailable');
     }
     const row = rows[0];

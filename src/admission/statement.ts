@@ -210,7 +210,7 @@ export function admitChatStatement(
            f.tokens_limit, COALESCE(f.new_tokens_used, f.eff_tokens_used) AS tokens_used,
            f.requests_limit, COALESCE(f.new_requests_used, f.eff_requests_used) AS requests_used,
            COALESCE(f.new_reset_at, f.eff_reset_at) AS reset_at,
-           CASE WHEN f.eff_reset_at IS NOT NULL THEN GREATEST(0, ceil(extract(epoch FROM f.eff_reset_at - f.now_utc)))::int END AS retry_after,
+           CASE WHEN f.eff_reset_at IS NOT NULL THEN GREATEST(0, ceil(extract(epoch FROM f.eff_reset_at - f.now_utc)))::float8 END AS retry_after,
            f.hold
     FROM outcome f`;
 }
@@ -242,7 +242,7 @@ export function checkQuotaStatement(sql: Sql, input: { who: IdentityInput; req: 
     )
     SELECT d.code, d.quota_kind, d.tenant_id, d.workspace_id, d.user_id, d.tokens_limit, d.eff_tokens_used AS tokens_used,
            d.requests_limit, d.eff_requests_used AS requests_used, d.eff_reset_at AS reset_at,
-           CASE WHEN d.eff_reset_at IS NOT NULL THEN GREATEST(0, ceil(extract(epoch FROM d.eff_reset_at - d.now_utc)))::int END AS retry_after,
+           CASE WHEN d.eff_reset_at IS NOT NULL THEN GREATEST(0, ceil(extract(epoch FROM d.eff_reset_at - d.now_utc)))::float8 END AS retry_after,
            NULL::int AS hold
     FROM decision d`;
 }

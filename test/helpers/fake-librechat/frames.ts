@@ -75,20 +75,19 @@ export function messageDeltaEvent(stepId: string, text: string): Record<string, 
 }
 
 export function tokenUsageData(turn: Turn, call: LlmCall, seq: number): TokenUsageData {
-  const data: TokenUsageData = {
+  // Built in LibreChat's key order, so frames read the same on the wire.
+  const hasCache = call.cacheRead !== undefined || call.cacheWrite !== undefined;
+  return {
     input_tokens: call.input,
     output_tokens: call.output,
     total_tokens: call.input + call.output,
+    ...(hasCache ? { input_token_details: { cache_creation: call.cacheWrite ?? 0, cache_read: call.cacheRead ?? 0 } } : {}),
     model: call.model,
     provider: call.provider,
+    ...(call.usageType !== undefined ? { usage_type: call.usageType } : {}),
     runId: turn.responseMessageId,
     seq,
   };
-  if (call.cacheRead !== undefined || call.cacheWrite !== undefined) {
-    data.input_token_details = { cache_creation: call.cacheWrite ?? 0, cache_read: call.cacheRead ?? 0 };
-  }
-  if (call.usageType !== undefined) data.usage_type = call.usageType;
-  return data;
 }
 
 function sumUsage(calls: LlmCall[]): { input: number; output: number; cacheWrite: number; cacheRead: number } {

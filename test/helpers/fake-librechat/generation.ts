@@ -203,6 +203,12 @@ export class Job {
     this.finish('aborted', null);
   }
 
+  /** Past keepCompletedMs nobody can subscribe any more: drop the buffered frames, keep the counters. */
+  release(): void {
+    this.early = null;
+    this.terminal = null;
+  }
+
   private snapshot() {
     return { runSteps: this.runSteps, content: this.content, collectedUsage: this.collectedUsage };
   }
@@ -262,6 +268,7 @@ export class JobManager {
     const timer = setTimeout(() => {
       this.removals.delete(timer);
       if (this.jobs.get(job.turn.streamId) === job) this.jobs.delete(job.turn.streamId);
+      job.release();
     }, job.keepCompletedMs);
     timer.unref();
     this.removals.add(timer);

@@ -73,13 +73,16 @@ export async function chatCompletions(ctx: Ctx): Promise<void> {
   };
   if (!run.stream) {
     const message = { role: 'assistant', content: run.deltas.join('') };
-    const body = { id, object: 'chat.completion', created, model: run.agentId, choices: [{ index: 0, message, finish_reason: 'stop' }], usage };
+    const choices = [{ index: 0, message, finish_reason: 'stop' }];
+    const body = { id, object: 'chat.completion', created, model: run.agentId, choices, usage };
     await answerJson(ctx, run, body);
     return;
   }
   const out = new PostStream(ctx, run.scenario, SSE_HEADERS);
-  const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) =>
-    dataLine({ id, object: 'chat.completion.chunk', created, model: run.agentId, choices: [{ index: 0, delta, finish_reason: finish }], ...extra });
+  const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) => {
+    const choices = [{ index: 0, delta, finish_reason: finish }];
+    return dataLine({ id, object: 'chat.completion.chunk', created, model: run.agentId, choices, ...extra });
+  };
   if (!(await out.pause(run.scenario.startDelayMs))) return;
   if (!out.write(chunk({ role: 'assistant', content: '' }, null))) return;
   for (const text of run.deltas) {
@@ -98,7 +101,7 @@ export async function chatCompletions(ctx: Ctx): Promise<void> {
 }
 
 function responseObject(run: RemoteRun, id: string, createdAt: number, done: boolean): Record<string, unknown> {
-  const text = run.deltas.join('');
+  const content = [{ type: 'output_text', text: run.deltas.join(''), annotations: [] }];
   return {
     id,
     object: 'response',
@@ -106,7 +109,7 @@ function responseObject(run: RemoteRun, id: string, createdAt: number, done: boo
     status: done ? 'completed' : 'in_progress',
     model: run.agentId,
     output: done
-      ? [{ type: 'message', id: `msg_${id}`, role: 'assistant', status: 'completed', content: [{ type: 'output_text', text, annotations: [] }] }]
+      ? [{ type: 'message', id: `msg_${id}`, role: 'assistant', status: 'completed', content }]
       : [],
     usage: done ? { input_tokens: run.input, output_tokens: run.output, total_tokens: run.input + run.output } : null,
   };
