@@ -14,6 +14,8 @@ export interface TokenVerifierOptions {
   jwksUrl?: URL | undefined;
   issuer?: string | undefined;
   audience?: string | undefined;
+  /** Least time between two key-set fetches triggered by unknown `kid`s (jose's cooldown). */
+  jwksCooldownMs?: number;
 }
 
 export type TokenVerifier = (authorization: string | undefined) => Promise<JWTPayload>;
@@ -30,7 +32,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const secret = options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : undefined;
   // jose caches the key set, refetches on an unknown `kid` (rate-limited by cooldownDuration) and on age.
   const jwks: JWTVerifyGetKey | undefined = options.jwksUrl
-    ? createRemoteJWKSet(options.jwksUrl, { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 5_000 })
+    ? createRemoteJWKSet(options.jwksUrl, { cooldownDuration: options.jwksCooldownMs ?? 30_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 5_000 })
     : undefined;
   const claimChecks = {
     ...(options.issuer ? { issuer: options.issuer } : {}),

@@ -2,7 +2,7 @@
 // reading a bounded JSON body into the log, and the scenario's POST-level misbehaviour.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { JobManager } from './generation.ts';
+import type { JobManager } from './job-manager.ts';
 import {
   isJsonRequest, isObject, LOG_BODY_LIMIT, readBody, sendJson, tryParseJson,
 } from './http-util.ts';

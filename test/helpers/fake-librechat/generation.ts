@@ -1,6 +1,6 @@
-// Emulation of LibreChat's in-memory GenerationJobManager: one background job per conversation that runs
+// Emulation of one job of LibreChat's in-memory GenerationJobManager: a background generation that runs
 // whether or not anyone listens, replays early frames to its FIRST subscriber only, serves `resume=true`
-// with a cumulative `sync` frame, and is kept `keepCompletedMs` after it ends for late subscribers.
+// with a cumulative `sync` frame, and settles (final, error, aborted final) for every subscriber at once.
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -245,53 +245,4 @@ function never(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
     signal.addEventListener('abort', () => reject(signal.reason), { once: true });
   });
-}
-
-const HISTORY_MAX = 1_000;
-
-export class JobManager {
-  private readonly jobs = new Map<string, Job>();
-  private history: Job[] = [];
-  private readonly removals = new Set<NodeJS.Timeout>();
-
-  create(init: JobInit): Job {
-    this.jobs.get(init.turn.streamId)?.stop(true);
-    const job = new Job(init, (ended) => this.scheduleRemoval(ended));
-    this.jobs.set(init.turn.streamId, job);
-    this.history.push(job);
-    if (this.history.length > HISTORY_MAX) this.history.splice(0, this.history.length - HISTORY_MAX);
-    job.start();
-    return job;
-  }
-
-  private scheduleRemoval(job: Job): void {
-    const timer = setTimeout(() => {
-      this.removals.delete(timer);
-      if (this.jobs.get(job.turn.streamId) === job) this.jobs.delete(job.turn.streamId);
-      job.release();
-    }, job.keepCompletedMs);
-    timer.unref();
-    this.removals.add(timer);
-  }
-
-  get(streamId: string): Job | undefined {
-    return this.jobs.get(streamId);
-  }
-
-  active(user: string): Job[] {
-    return [...this.jobs.values()].filter((job) => job.user === user && job.status === 'running');
-  }
-
-  list(): JobInfo[] {
-    return this.history.map((job) => job.info());
-  }
-
-  /** Stops every generation and forgets them all (control reset, server close). */
-  reset(): void {
-    for (const job of this.jobs.values()) job.stop(false);
-    for (const timer of this.removals) clearTimeout(timer);
-    this.removals.clear();
-    this.jobs.clear();
-    this.history = [];
-  }
 }

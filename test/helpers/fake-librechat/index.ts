@@ -4,3 +4,4 @@ export { createFakeControl, type AgentInput, type FakeControl, type JobInfo, typ
 export { BASE_SCENARIO, DEFAULT_DELTAS, type Ending, type FinalCounts, type LlmCall, type Scenario } from './scenario.ts';
 export type { TokenUsageData } from './frames.ts';
 export type { JobStatus } from './generation.ts';
+export { frameJson, SseReader, type SseFrame } from './sse-reader.ts';

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { abortChat, activeJobs, chatStatus, getAgent, startChat, streamChat } from './agents-routes.ts';
 import { assistantsChat } from './assistants.ts';
 import type { Ctx, FakeState } from './context.ts';
-import { JobManager } from './generation.ts';
+import { JobManager } from './job-manager.ts';
 import { authenticate, authenticateApiKey, sendJson } from './http-util.ts';
 import { chatCompletions, remoteModels, responses } from './openai.ts';
 import { RequestLog } from './request-log.ts';
