@@ -2,7 +2,7 @@
 // denial has its status and code, writes the audit row it should (or none), and never reaches LibreChat.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { addMember, createTenant, createUser, createWorkspace, quotaRow, seedWorkspace } from './helpers/seed.ts';
+import { addMember, createUser, createWorkspace, quotaRow, seedWorkspace } from './helpers/seed.ts';
 import { librechatToken, signHs256 } from './helpers/jwt.ts';
 import { chatBody, postChat, startHarness, upstreamSaw, type Harness } from './helpers/harness.ts';
 

@@ -93,7 +93,9 @@ export function tokenUsageData(turn: Turn, call: LlmCall, seq: number): TokenUsa
 function sumUsage(calls: LlmCall[]): { input: number; output: number; cacheWrite: number; cacheRead: number } {
   const total = { input: 0, output: 0, cacheWrite: 0, cacheRead: 0 };
   for (const call of calls) {
-    total.input += call.input;
+    // LibreChat's metadata.usage.input excludes cache reads and writes (TResponseUsage); the provider's
+    // input_tokens, which on_token_usage carries, includes them.
+    total.input += Math.max(0, call.input - (call.cacheRead ?? 0) - (call.cacheWrite ?? 0));
     total.output += call.output;
     total.cacheWrite += call.cacheWrite ?? 0;
     total.cacheRead += call.cacheRead ?? 0;
