@@ -29,6 +29,8 @@ export interface EmbeddedOptions {
   dataDir: string;
   /** Extra `-c name=value` server settings. */
   settings?: Record<string, string>;
+  /** A fixed port (tests that stop and restart the server); default: a free one. */
+  port?: number;
 }
 
 async function loadBinaries(): Promise<Binaries> {
@@ -127,7 +129,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     port = orphan.port;
   } else {
     if (!existsSync(path.join(pgData, 'PG_VERSION'))) await initialise(bin, pgData, password, runAs);
-    port = await freePort();
+    port = options.port ?? await freePort();
     const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: '', fsync: 'off', ...options.settings };
     const flags = [`-p ${port}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v === '' ? "''" : v}`)];
     await run(bin.pg_ctl, ['-D', pgData, '-l', path.join(pgData, 'server.log'), '-w', '-t', '60', '-o', flags.join(' '), 'start'], { ...runAs });
