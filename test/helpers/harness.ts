@@ -48,7 +48,9 @@ export async function postChat(baseUrl: string, opts: ChatOptions) {
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   const payload = opts.rawBody ?? JSON.stringify(opts.body ?? chatBody());
   const { status, headers: resHeaders, text } = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }>((resolve, reject) => {
-    const req = http.request(`${baseUrl}${opts.path ?? '/api/agents/chat/openAI'}`, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(payload)) } }, (res) => {
+    const base = new URL(baseUrl);
+    // The path goes out exactly as written (a URL string would have its dot segments resolved first).
+    const req = http.request({ host: base.hostname, port: base.port, path: opts.path ?? '/api/agents/chat/openAI', method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(payload)) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));

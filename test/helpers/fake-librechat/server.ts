@@ -44,7 +44,8 @@ const MODELS = {
 
 const CONFIG = { appTitle: 'LibreChat', emailLoginEnabled: true, registrationEnabled: true, socialLogins: [], interface: {} };
 
-const route = (method: string, pattern: RegExp, auth: Auth, handler: Handler): Route => ({ method, pattern, auth, handler });
+// Express routes match case-insensitively and ignore one trailing slash (its defaults); so does the fake.
+const route = (method: string, pattern: RegExp, auth: Auth, handler: Handler): Route => ({ method, pattern: new RegExp(pattern.source, 'i'), auth, handler });
 const param = (params: string[], index: number): string => params[index] ?? '';
 
 /** First match wins; `chat/:endpoint` must not swallow the reserved second segments. */
@@ -75,7 +76,7 @@ const ROUTES: Route[] = [
 function match(method: string, pathname: string): { route: Route; params: string[] } | undefined {
   for (const candidate of ROUTES) {
     if (candidate.method !== method) continue;
-    const found = candidate.pattern.exec(pathname);
+    const found = candidate.pattern.exec(pathname.length > 1 ? pathname.replace(/\/$/, '') : pathname);
     if (!found) continue;
     try {
       return { route: candidate, params: found.slice(1).map((p) => decodeURIComponent(p)) };

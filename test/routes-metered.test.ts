@@ -1,0 +1,121 @@
+// The other metered routes: resume/steer (identity + quota state, no hold), the legacy assistants stream
+// on the POST, LibreChat's OpenAI-compatible routes (agent id as model, final usage chunk), and the
+// abort and stream routes' token requirement. None of them can be used without being metered.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatBody, postChat, startHarness, upstreamSaw, type Harness } from './helpers/harness.ts';
+import { librechatToken } from './helpers/jwt.ts';
+import { completedAudit, parseFrames, waitSettled } from './helpers/metering.ts';
+import { quotaRow, seedWorkspace } from './helpers/seed.ts';
+
+let h: Harness;
+beforeAll(async () => { h = await startHarness(); });
+afterAll(async () => { await h?.close(); });
+
+describe('resume and steer', () => {
+  it('pass with a valid identity and quota left, hold nothing and count no request', async () => {
+    const ws = await seedWorkspace(h.db.sql);
+    const token = await librechatToken(ws.email);
+    const result = await postChat(h.gw.url, { token, path: '/api/agents/chat/steer', body: { conversationId: 'c', text: 'also this' } });
+    expect(await upstreamSaw(h.upstream, result.requestId)).toBe(true);
+    const seen = await h.upstream.control.waitFor((e) => e.headers['x-request-id'] === result.requestId);
+    expect(seen.headers['x-tenant-id']).toBe(ws.tenantId);
+    expect(await quotaRow(h.db.sql, ws.workspaceId)).toMatchObject({ tokens_used: 0, requests_used: 0 });
+    const [usage] = await h.db.sql`SELECT count(*)::int AS n FROM chat_usage WHERE workspace_id = ${ws.workspaceId}`;
+    expect(usage!.n).toBe(0);
+  });
+
+  it('are refused with 429 once the quota is used up, and never reach LibreChat', async () => {
+    const ws = await seedWorkspace(h.db.sql, { requestsLimit: 3 });
+    await h.db.sql`UPDATE workspace_quotas SET requests_used = 3 WHERE workspace_id = ${ws.workspaceId}`;
+    const token = await librechatToken(ws.email);
+    for (const path of ['/api/agents/chat/resume', '/api/agents/chat/steer/deliver']) {
+      const result = await postChat(h.gw.url, { token, path, body: { conversationId: 'c' } });
+      expect(result.status).toBe(429);
+      expect(result.json.error).toMatchObject({ code: 'quota_exceeded', details: { kind: 'requests' } });
+      expect(await upstreamSaw(h.upstream, result.requestId)).toBe(false);
+    }
+    const viewer = await seedWorkspace(h.db.sql, { role: 'viewer' });
+    const denied = await postChat(h.gw.url, { token: await librechatToken(viewer.email), path: '/api/agents/chat/resume', body: {} });
+    expect(denied.json.error?.code).toBe('role_forbidden');
+  });
+});
+
+describe('legacy assistants stream on the POST', () => {
+  it('passes the SSE through and settles from its final counts', async () => {
+    const ws = await seedWorkspace(h.db.sql, { models: ['gpt-4o'] });
+    const result = await postChat(h.gw.url, {
+      token: await librechatToken(ws.email), path: '/api/assistants/v2/chat',
+      body: { text: 'hello assistant', model: 'gpt-4o', assistant_id: 'asst_1', endpoint: 'assistants', __fake: { calls: [{ model: 'gpt-4o', input: 40, output: 12 }] } },
+    });
+    expect(result.status).toBe(200);
+    expect(result.res.headers.get('content-type')).toContain('text/event-stream');
+    expect(parseFrames(result.text).at(-1)).toMatchObject({ final: true });
+    const row = await waitSettled(h.db.sql, result.requestId);
+    expect(row).toMatchObject({ status: 'settled', prompt_tokens: 40, completion_tokens: 12, usage_source: 'token_count' });
+  });
+});
+
+describe('OpenAI-compatible routes', () => {
+  it('meters a streamed chat completion from its final usage chunk', async () => {
+    const ws = await seedWorkspace(h.db.sql, { models: ['agent_remote'] });
+    const result = await postChat(h.gw.url, {
+      token: await librechatToken(ws.email), path: '/api/agents/v1/chat/completions',
+      body: { model: 'agent_remote', stream: true, messages: [{ role: 'user', content: 'hi there' }], __fake: { calls: [{ model: 'gpt-4o', input: 33, output: 4 }] } },
+    });
+    expect(result.status).toBe(200);
+    expect(result.text).toContain('data: [DONE]');
+    expect(await waitSettled(h.db.sql, result.requestId)).toMatchObject({ status: 'settled', total_tokens: 37, usage_source: 'openai_usage' });
+  });
+
+  it('meters a JSON chat completion and a streamed responses call', async () => {
+    const ws = await seedWorkspace(h.db.sql, { models: ['agent_*'] });
+    const token = await librechatToken(ws.email);
+    const json = await postChat(h.gw.url, { token, path: '/api/agents/v1/chat/completions', body: { model: 'agent_x', messages: [{ role: 'user', content: 'q' }], __fake: { calls: [{ model: 'm', input: 8, output: 2 }] } } });
+    expect(json.status).toBe(200);
+    expect(await waitSettled(h.db.sql, json.requestId)).toMatchObject({ total_tokens: 10, usage_source: 'openai_usage' });
+    const responses = await postChat(h.gw.url, { token, path: '/api/agents/v1/responses', body: { model: 'agent_y', stream: true, input: 'question', __fake: { calls: [{ model: 'm', input: 21, output: 5 }] } } });
+    expect(responses.status).toBe(200);
+    expect(await waitSettled(h.db.sql, responses.requestId)).toMatchObject({ total_tokens: 26 });
+  });
+
+  it('refuses an sk- API key: the gateway cannot tell whose it is', async () => {
+    const result = await postChat(h.gw.url, { token: 'sk-live-0123456789', path: '/api/agents/v1/chat/completions', body: { model: 'agent_x', messages: [] } });
+    expect(result.status).toBe(401);
+    expect(await upstreamSaw(h.upstream, result.requestId)).toBe(false);
+  });
+
+  it('an upstream error answer gives everything back', async () => {
+    const ws = await seedWorkspace(h.db.sql, { models: ['agent_*'] });
+    const result = await postChat(h.gw.url, { token: await librechatToken(ws.email), path: '/api/agents/v1/chat/completions', body: { model: 'agent_x', messages: [], __fake: { postStatus: 500 } } });
+    expect(result.status).toBe(500);
+    expect(await waitSettled(h.db.sql, result.requestId)).toMatchObject({ status: 'failed', total_tokens: 0 });
+    expect(await quotaRow(h.db.sql, ws.workspaceId)).toMatchObject({ tokens_used: 0, requests_used: 0 });
+    expect((await completedAudit(h.db.sql, result.requestId))[0]!.details).toMatchObject({ outcome: 'error' });
+  });
+});
+
+describe('stream and abort routes need a token', () => {
+  it('answers 401 without one and never forwards', async () => {
+    const abort = await postChat(h.gw.url, { path: '/api/agents/chat/abort', body: { streamId: 'x' } });
+    expect(abort.status).toBe(401);
+    expect(await upstreamSaw(h.upstream, abort.requestId)).toBe(false);
+    const assistantsAbort = await postChat(h.gw.url, { path: '/api/assistants/v2/chat/abort', body: {} });
+    expect(assistantsAbort.status).toBe(401);
+  });
+
+  it('does not let path spellings skip metering', async () => {
+    const ws = await seedWorkspace(h.db.sql);
+    const token = await librechatToken(ws.email);
+    for (const path of ['/API/Agents/Chat/openAI', '/api/agents/chat/openAI/']) {
+      const result = await postChat(h.gw.url, { token, path, body: chatBody() });
+      expect(result.status, path).toBe(200);
+      expect(await waitSettled(h.db.sql, result.requestId)).toMatchObject({ status: 'settled' });
+    }
+    for (const path of ['/api/agents/chat/../chat/openAI', '/api/agents//chat/openAI', '/api/agents/chat%2FopenAI', '/api/agents/chat/%2e%2e/abort']) {
+      const result = await postChat(h.gw.url, { token, path, body: chatBody() });
+      expect(result.status, path).toBe(400);
+      expect(result.json.error?.code).toBe('invalid_request');
+      expect(await upstreamSaw(h.upstream, result.requestId)).toBe(false);
+    }
+  });
+});
