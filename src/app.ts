@@ -33,9 +33,12 @@ export function buildGateway(deps: GatewayDeps) {
   const verifyToken = createTokenVerifier({
     jwtSecret: config.jwtSecret, jwksUrl: config.jwksUrl, issuer: config.jwtIssuer, audience: config.jwtAudience,
   });
-  const admission = createAdmission({ sql, instanceId: deps.instanceId, logger });
-  const lookupAgentModel = createAgentModelResolver({ target: config.librechatUrl, agent: upstream.agent });
   const meter = createMeter({ sql, logger, target: config.librechatUrl, idleTimeoutMs: config.streamIdleTimeoutMs });
+  const admission = createAdmission({
+    sql, instanceId: deps.instanceId, logger, statementTimeoutMs: config.dbStatementTimeoutMs, maxPending: config.dbMaxPending,
+    releaseHold: (usageId, reason) => void meter.releaseHold(usageId, reason),
+  });
+  const lookupAgentModel = createAgentModelResolver({ target: config.librechatUrl, agent: upstream.agent });
   const state = { draining: false };
   const handleClient = createClientHandler({ config, logger, upstream, verifyToken, admission, lookupAgentModel, meter });
 

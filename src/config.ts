@@ -22,6 +22,8 @@ export interface Config {
   dbPoolMax: number;
   dbPrepare: boolean;
   dbConnectTimeoutMs: number;
+  dbStatementTimeoutMs: number;
+  dbMaxPending: number;
   instanceStaleMs: number;
   sweepIntervalMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -167,6 +169,8 @@ export function loadConfig(env: Env): Config {
     dbPoolMax: read.integer('DB_POOL_MAX', 10, 1, 1000),
     dbPrepare: read.boolean('DB_PREPARE', true),
     dbConnectTimeoutMs: read.duration('DB_CONNECT_TIMEOUT', 5_000),
+    dbStatementTimeoutMs: read.duration('DB_STATEMENT_TIMEOUT', 5_000),
+    dbMaxPending: read.integer('DB_MAX_PENDING', 1000, 1, 1_000_000),
     instanceStaleMs: read.duration('INSTANCE_STALE_AFTER', 60_000),
     sweepIntervalMs: read.duration('SWEEP_INTERVAL', 30_000),
     logLevel: logLevel as Config['logLevel'],

@@ -1,9 +1,10 @@
 // Admission as the request handlers use it: builds the identity input from the verified principal and
 // the client request, runs the one statement, and turns its decision into an admitted chat or the
-// GatewayError of the first failed rule (with Retry-After on 429). A database that cannot be reached
-// fails closed with 503 database_unavailable.
+// GatewayError of the first failed rule (with Retry-After on 429). A database that cannot be reached,
+// or does not answer in time, fails closed with 503 database_unavailable.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { PendingQuery } from 'postgres';
 import type { Principal } from '../auth/principal.ts';
 import { isUuid } from '../auth/principal.ts';
 import { isDatabaseUnavailable, type Sql } from '../db/sql.ts';
@@ -78,14 +79,52 @@ function denial(row: DecisionRow): GatewayError {
   );
 }
 
-export function createAdmission(deps: { sql: Sql; instanceId: string; logger: Logger }): Admission {
-  async function decide(query: () => Promise<DecisionRow[]>): Promise<DecisionRow> {
+export interface AdmissionDeps {
+  sql: Sql;
+  instanceId: string;
+  logger: Logger;
+  /** How long a request may wait for its statement (pool queue included) before it gets a 503. */
+  statementTimeoutMs: number;
+  /** How many statements may be waiting or running at once; past it, requests get a 503 at once. */
+  maxPending: number;
+  /** Gives back a hold whose statement committed after its request had already been answered 503. */
+  releaseHold: (usageId: string, reason: string) => void;
+}
+
+export function createAdmission(deps: AdmissionDeps): Admission {
+  let pending = 0;
+
+  /**
+   * Runs one statement with a bounded wait: a full queue answers 503 at once (no pile-up behind an
+   * exhausted pool), and a statement still running at the deadline is cancelled. If it committed anyway
+   * (the cancel came too late), its hold is given back, since the client was told 503.
+   */
+  async function runBounded(query: PendingQuery<DecisionRow[]>, usageId: string | undefined): Promise<DecisionRow[]> {
+    if (pending >= deps.maxPending) throw new GatewayError('database_unavailable', 'The database is saturated; try again shortly.');
+    pending += 1;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), deps.statementTimeoutMs); });
+    const settled = query.then((rows) => { pending -= 1; return rows; }, (error: unknown) => { pending -= 1; throw error; });
+    try {
+      const outcome = await Promise.race([settled, deadline]);
+      if (outcome !== 'timeout') return outcome;
+    } finally {
+      clearTimeout(timer);
+    }
+    query.cancel();
+    void settled.then((rows) => {
+      if (usageId && rows[0]?.code === null) deps.releaseHold(usageId, 'admission answered 503 after its deadline');
+    }, () => undefined);
+    throw new GatewayError('database_unavailable', 'The database did not answer in time; try again shortly.');
+  }
+
+  async function decide(query: PendingQuery<DecisionRow[]>, usageId?: string): Promise<DecisionRow> {
     let rows: DecisionRow[];
     try {
-      rows = await query();
+      rows = await runBounded(query, usageId);
     } catch (error) {
-      if (isDatabaseUnavailable(error)) throw new GatewayError('database_unavailable');
-      deps.logger.error('admission statement failed', { err_code: (error as { code?: string }).code }); if (process.env.GEKO_DEBUG) console.error(error);
+      if (error instanceof GatewayError) throw error;
+      if (!isDatabaseUnavailable(error)) deps.logger.error('admission statement failed', { err_code: (error as { code?: string }).code });
       throw new GatewayError('database_unavailable');
     }
     const row = rows[0];
@@ -98,9 +137,9 @@ export function createAdmission(deps: { sql: Sql; instanceId: string; logger: Lo
     async admitChat(who, req, facts) {
       const usageId = randomUUID();
       const promptTokens = promptHoldTokens(facts.promptText);
-      const row = await decide(() => admitChatStatement(deps.sql, {
+      const row = await decide(admitChatStatement(deps.sql, {
         who, req, slots: facts.slots, promptTokens, bodyOutputCap: facts.bodyOutputCap, usageId, instanceId: deps.instanceId,
-      }));
+      }), usageId);
       const quotaHeaders: Record<string, string> = {
         'x-quota-tokens-remaining': String(Math.max(0, (row.tokens_limit ?? 0) - (row.tokens_used ?? 0))),
         'x-quota-requests-remaining': String(Math.max(0, (row.requests_limit ?? 0) - (row.requests_used ?? 0))),
@@ -112,9 +151,9 @@ export function createAdmission(deps: { sql: Sql; instanceId: string; logger: Lo
         endpoint: req.endpoint, model: facts.model, hold: row.hold ?? 0, promptTokens: Math.min(promptTokens, row.hold ?? 0), quotaHeaders,
       };
     },
-    checkQuota: (who, req) => decide(() => checkQuotaStatement(deps.sql, { who, req })),
+    checkQuota: (who, req) => decide(checkQuotaStatement(deps.sql, { who, req })),
     async readQuota(who) {
-      const row = await decide(() => readQuotaStatement(deps.sql, who));
+      const row = await decide(readQuotaStatement(deps.sql, who));
       return {
         tenant_id: row.tenant_id!, workspace_id: row.workspace_id!,
         tokens_limit: row.tokens_limit!, tokens_used: row.tokens_used!,

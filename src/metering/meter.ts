@@ -57,10 +57,14 @@ export function createMeter(deps: MeterDeps) {
     return promise;
   }
 
+  /** LibreChat never took the generation: settle at once with 0 tokens, giving back hold and request. */
+  function releaseHold(usageId: string, reason: string): Promise<void> {
+    const usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, source: 'estimate' as const, perModel: {} };
+    return settle({ usageId, outcome: 'error', usage, neverTaken: true, reason });
+  }
+
   function neverTaken(admitted: AdmittedChat, reason: string): Promise<void> {
-    const tally = new UsageTally(admitted.model, '');
-    const usage = { ...tally.result(), promptTokens: 0, completionTokens: 0, totalTokens: 0, perModel: {} };
-    return settle({ usageId: admitted.usageId, outcome: 'error', usage, neverTaken: true, reason });
+    return releaseHold(admitted.usageId, reason);
   }
 
   function hold(ctx: ChatContext, streamId: string, conversationId: string | undefined): void {
@@ -158,6 +162,7 @@ export function createMeter(deps: MeterDeps) {
   return {
     onChatStartResponse,
     neverTaken,
+    releaseHold,
     tapResponse,
     serveStream,
     drain,
