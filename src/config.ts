@@ -17,6 +17,7 @@ export interface Config {
   upstreamHeadersTimeoutMs: number;
   streamIdleTimeoutMs: number;
   shutdownDeadlineMs: number;
+  clientHeadersTimeoutMs: number;
   migrateOnStart: boolean;
   dataDir: string;
   dbPoolMax: number;
@@ -164,6 +165,7 @@ export function loadConfig(env: Env): Config {
     upstreamHeadersTimeoutMs: read.duration('UPSTREAM_HEADERS_TIMEOUT', 30_000),
     streamIdleTimeoutMs: read.duration('STREAM_IDLE_TIMEOUT', 15 * 60_000),
     shutdownDeadlineMs: read.duration('SHUTDOWN_DEADLINE', 25_000),
+    clientHeadersTimeoutMs: read.duration('CLIENT_HEADERS_TIMEOUT', 60_000),
     migrateOnStart: read.boolean('MIGRATE_ON_START', true),
     dataDir: read.text('DATA_DIR') ?? '.data',
     dbPoolMax: read.integer('DB_POOL_MAX', 10, 1, 1000),

@@ -44,13 +44,17 @@ async function main(): Promise<void> {
     instanceStaleMs: config.instanceStaleMs, intervalMs: config.sweepIntervalMs,
   });
 
-  const server = serve({ fetch: gateway.app.fetch, port: config.port, hostname: config.host }, (info) => {
+  // Uploads may take long, so no whole-request timeout; slow headers may not (slowloris), and Node only
+  // checks that every connectionsCheckingInterval. Keep-alive outlives Fly's proxy idle timeout.
+  const serverOptions = {
+    requestTimeout: 0,
+    headersTimeout: config.clientHeadersTimeoutMs,
+    keepAliveTimeout: 65_000,
+    connectionsCheckingInterval: Math.max(250, Math.min(30_000, Math.floor(config.clientHeadersTimeoutMs / 2))),
+  };
+  const server = serve({ fetch: gateway.app.fetch, port: config.port, hostname: config.host, serverOptions }, (info) => {
     logger.info('listening', { port: info.port, host: config.host, instance_id: instanceId, embedded_database: database.embedded !== undefined });
   }) as Server;
-  // Uploads may take long; slow headers may not (slowloris). Keep-alive outlives Fly's proxy idle timeout.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
-  server.keepAliveTimeout = 65_000;
 
   let stopping = false;
   const shutdown = async (signal: string) => {

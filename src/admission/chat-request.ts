@@ -23,6 +23,14 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
+/** A model/agent/spec name as it may reach SQL: NUL cannot be stored, and 255 is the column's width. */
+function name(value: unknown): string | undefined {
+  const candidate = text(value);
+  if (candidate === undefined) return undefined;
+  if (candidate.includes('\u0000') || candidate.length > 255) throw new GatewayError('invalid_request', 'A model name is not valid.');
+  return candidate;
+}
+
 function positiveInteger(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.ceil(value) : null;
 }
@@ -34,11 +42,11 @@ async function agentSlot(agentId: string, lookupAgentModel: AgentModelLookup): P
 
 /** The slot of one conversation object (the body itself, or body.addedConvo). */
 async function conversationSlot(convo: Body, endpoint: string | undefined, lookup: AgentModelLookup): Promise<ModelSlot | undefined> {
-  const agentId = text(convo.agent_id);
+  const agentId = name(convo.agent_id);
   if (endpoint?.toLowerCase() === 'agents' && agentId) return agentSlot(agentId, lookup);
-  const model = text(convo.model);
+  const model = name(convo.model);
   if (model) return [model];
-  const spec = text(convo.spec);
+  const spec = name(convo.spec);
   if (spec) return [spec];
   if (agentId && !agentId.startsWith('ephemeral')) return agentSlot(agentId, lookup);
   return undefined;
@@ -65,31 +73,32 @@ export async function readChatRequest(
   body: Body,
   lookupAgentModel: AgentModelLookup,
 ): Promise<ChatRequestFacts> {
-  const endpoint = routeKind === 'chat_start' ? (routeEndpoint ?? text(body.endpoint) ?? 'agents') : (routeEndpoint ?? '');
+  const endpoint = routeKind === 'chat_start' ? (routeEndpoint ?? name(body.endpoint) ?? 'agents') : (routeEndpoint ?? '');
   let primary: ModelSlot | undefined;
   if (routeKind === 'openai_chat') {
     // On LibreChat's OpenAI-compatible routes `model` is an agent id.
-    const agentId = text(body.model);
+    const agentId = name(body.model);
     primary = agentId ? await agentSlot(agentId, lookupAgentModel) : undefined;
   } else if (routeKind === 'assistants_chat') {
-    const model = text(body.model);
+    const model = name(body.model);
     primary = model ? [model] : undefined;
   } else {
     primary = await conversationSlot(body, endpoint, lookupAgentModel);
   }
   if (!primary) throw new GatewayError('model_required');
+  if (endpoint.includes('\u0000') || endpoint.length > 255) throw new GatewayError('invalid_request', 'The endpoint name is not valid.');
   const slots = [primary];
   const added = body.addedConvo;
   if (added && typeof added === 'object' && !Array.isArray(added)) {
     const addedBody = added as Body;
-    const addedSlot = await conversationSlot(addedBody, text(addedBody.endpoint) ?? endpoint, lookupAgentModel);
+    const addedSlot = await conversationSlot(addedBody, name(addedBody.endpoint) ?? endpoint, lookupAgentModel);
     if (!addedSlot) throw new GatewayError('model_required', 'addedConvo does not name a model.');
     slots.push(addedSlot);
   }
   return {
     endpoint,
     slots,
-    model: slots.map((slot) => slot[0]).join('+'),
+    model: slots.map((slot) => slot[0]).join('+').slice(0, 255),
     promptText: routeKind === 'openai_chat' ? openAiPromptText(body) : (text(body.text) ?? ''),
     bodyOutputCap:
       positiveInteger(body.max_tokens) ?? positiveInteger(body.maxOutputTokens) ??

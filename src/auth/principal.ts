@@ -21,7 +21,8 @@ export interface Principal {
 
 function claimString(claims: JWTPayload, name: string): string | undefined {
   const value = claims[name];
-  return typeof value === 'string' && value.length > 0 && value.length <= 320 ? value : undefined;
+  // PostgreSQL text cannot hold NUL: such a claim is no identity at all (and must never reach SQL).
+  return typeof value === 'string' && value.length > 0 && value.length <= 320 && !value.includes('\u0000') ? value : undefined;
 }
 
 export function principalFromClaims(claims: JWTPayload): Principal {
