@@ -142,10 +142,7 @@ export function loadConfig(env: Env): Config {
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 16) {
     read.problems.push('JWT_SECRET must be at least 16 bytes long');
   }
-  const databaseUrl = read.text('DATABASE_URL');
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    read.problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
-  }
+  const databaseUrl = readDatabaseUrl(read);
   const logLevel = (read.text('LOG_LEVEL') ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     read.problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
@@ -181,10 +178,25 @@ export function loadConfig(env: Env): Config {
   return Object.freeze(config);
 }
 
+/**
+ * DATABASE_URL, checked. Unset means the embedded database, which is for development: in production
+ * (NODE_ENV=production) a forgotten secret must stop the deploy, not quietly start a throwaway database.
+ */
+function readDatabaseUrl(read: EnvReader): string | undefined {
+  const databaseUrl = read.text('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    read.problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  if (databaseUrl === undefined && read.text('NODE_ENV') === 'production' && !read.boolean('ALLOW_EMBEDDED_DATABASE', false)) {
+    read.problems.push('DATABASE_URL is required when NODE_ENV=production (set ALLOW_EMBEDDED_DATABASE=true to use the embedded one)');
+  }
+  return databaseUrl;
+}
+
 /** Only what the migration command needs, so it runs without the gateway's other settings. */
 export function loadDatabaseConfig(env: Env) {
   const read = new EnvReader(env);
-  const databaseUrl = read.text('DATABASE_URL');
+  const databaseUrl = readDatabaseUrl(read);
   const result = {
     databaseUrl,
     dataDir: read.text('DATA_DIR') ?? '.data',

@@ -20,6 +20,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ LIBRECHAT_URL: 'http://lc:3080' })).toThrow(/JWT_SECRET or JWKS_URL/);
   });
 
+  it('refuses the embedded database in production unless explicitly allowed', () => {
+    const base = { LIBRECHAT_URL: 'http://lc:3080', JWT_SECRET: 'x'.repeat(32), NODE_ENV: 'production' };
+    expect(() => loadConfig(base)).toThrow(/DATABASE_URL is required when NODE_ENV=production/);
+    expect(loadConfig({ ...base, ALLOW_EMBEDDED_DATABASE: 'true' }).databaseUrl).toBeUndefined();
+    expect(loadConfig({ ...base, DATABASE_URL: 'postgres://db/app' }).databaseUrl).toBe('postgres://db/app');
+  });
+
   it('applies the documented defaults', () => {
     const config = loadConfig({ LIBRECHAT_URL: 'http://lc:3080', JWT_SECRET: 'x'.repeat(32) });
     expect(config.port).toBe(8080);

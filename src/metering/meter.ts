@@ -59,7 +59,7 @@ export function createMeter(deps: MeterDeps) {
 
   /** LibreChat never took the generation: settle at once with 0 tokens, giving back hold and request. */
   function releaseHold(usageId: string, reason: string): Promise<void> {
-    const usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, source: 'estimate' as const, perModel: {} };
+    const usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, source: 'not_taken' as const, perModel: {} };
     return settle({ usageId, outcome: 'error', usage, neverTaken: true, reason });
   }
 

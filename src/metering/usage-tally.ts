@@ -5,7 +5,7 @@
 // routes' final `usage` chunk (chat completions and responses) is read here too.
 import { countTokens } from 'gpt-tokenizer';
 
-export type UsageSource = 'on_token_usage' | 'final_metadata' | 'token_count' | 'openai_usage' | 'estimate';
+export type UsageSource = 'on_token_usage' | 'final_metadata' | 'token_count' | 'openai_usage' | 'estimate' | 'not_taken';
 export type Ending = 'completed' | 'aborted' | 'error';
 
 export interface ModelUsage {

@@ -34,7 +34,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 function librechatAnswers(target: URL): Promise<boolean> {
   return new Promise((resolve) => {
     const client = target.protocol === 'https:' ? https : http;
-    const req = client.get(new URL('/health', target), { timeout: READY_TIMEOUT_MS }, (res) => {
+    const health = new URL(`${target.pathname.replace(/\/+$/, '')}/health`, target);
+    const req = client.get(health, { timeout: READY_TIMEOUT_MS }, (res) => {
       res.resume();
       resolve(true);
     });
