@@ -1,7 +1,8 @@
 // Composition: builds the Hono app and wires auth, admission, the upstream proxy and metering from the
 // dependencies it is given. No I/O happens at import or build time. The gateway's own routes live
-// under /_gateway; every other request is classified (proxy/routes.ts) and handled by client-request.ts.
-import type { HttpBindings } from '@hono/node-server';
+// under /_gateway (Hono); every other request goes to client-request.ts, which classifies it
+// (proxy/routes.ts) and passes it through or admits and meters it.
+import type { Http2Bindings, HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import { createAdmission } from './admission/admit.ts';
@@ -49,18 +50,33 @@ export function buildGateway(deps: GatewayDeps) {
     return RESPONSE_ALREADY_SENT;
   });
   registerOpsRoutes(app, { sql, config, verifyToken, admission, meter });
-  app.all('*', async function clientRequest(c) {
-    await handleClient(c.env.incoming, c.env.outgoing);
-    return RESPONSE_ALREADY_SENT;
-  });
   app.onError(function unexpectedError(error, c) {
     logger.error('unhandled error', { err: error.name });
     sendError(c.env.outgoing, new GatewayError('internal'), resolveRequestId(c.env.incoming.headers));
     return RESPONSE_ALREADY_SENT;
   });
 
+  /**
+   * The server's entry point. Client traffic goes straight to the proxy handler; only /_gateway/* is
+   * routed by Hono. Hono answers HEAD by running GET and wrapping its result in a new Response, which
+   * loses the "already sent" marker of a proxied answer, and its router would only add cost here.
+   */
+  const fetch = async function gatewayFetch(request: Request, bindings: HttpBindings | Http2Bindings): Promise<Response> {
+    // The gateway serves HTTP/1.1 only (http-proxy speaks it upstream); it never creates an HTTP/2 server.
+    const env = bindings as HttpBindings;
+    const url = env.incoming.url ?? '/';
+    if (url === '/_gateway' || url.startsWith('/_gateway/') || url.startsWith('/_gateway?')) return app.fetch(request, env);
+    if (state.draining) {
+      sendError(env.outgoing, new GatewayError('shutting_down'), resolveRequestId(env.incoming.headers));
+      return RESPONSE_ALREADY_SENT;
+    }
+    await handleClient(env.incoming, env.outgoing);
+    return RESPONSE_ALREADY_SENT;
+  };
+
   return {
     app,
+    fetch,
     meter,
     startDraining: () => { state.draining = true; },
     close: () => upstream.close(),

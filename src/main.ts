@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     keepAliveTimeout: 65_000,
     connectionsCheckingInterval: Math.max(250, Math.min(30_000, Math.floor(config.clientHeadersTimeoutMs / 2))),
   };
-  const server = serve({ fetch: gateway.app.fetch, port: config.port, hostname: config.host, serverOptions }, (info) => {
+  const server = serve({ fetch: gateway.fetch, port: config.port, hostname: config.host, serverOptions }, (info) => {
     logger.info('listening', { port: info.port, host: config.host, instance_id: instanceId, embedded_database: database.embedded !== undefined });
   }) as Server;
 

@@ -1,6 +1,8 @@
 // Header policy between the client and LibreChat: hop-by-hop headers are connection-scoped and never
 // forwarded (RFC 9110 §7.6.1, plus the legacy Keep-Alive/Proxy-Connection of RFC 2616 §13.5.1);
 // identity headers a client could forge are dropped and set by the gateway from what it verified.
+// Upgrade is dropped too (the gateway tunnels no protocol switch), and so is `Expect: 100-continue`, which
+// Node's server already answered on the client's hop.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
@@ -10,6 +12,8 @@ const HOP_BY_HOP = [
 ];
 /** Headers that only the gateway may tell LibreChat. */
 const CLIENT_FORBIDDEN = ['x-tenant-id'];
+/** Met on the client's hop; forwarded, it would also make Node write the upstream request head at once. */
+const CLIENT_HOP_ONLY = ['expect'];
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded'];
 const REQUEST_ID = /^[A-Za-z0-9_.=-]{1,128}$/;
 
@@ -27,14 +31,9 @@ export function stripHopByHop(headers: IncomingHttpHeaders): void {
 
 /** Prepares the client's headers for the upstream request, in place. */
 export function prepareUpstreamHeaders(headers: IncomingHttpHeaders, trustProxy: boolean): void {
-  // Upgrade requests keep their Connection/Upgrade pair; LibreChat has no WebSockets, but we stay transparent.
-  const upgrade = headers.upgrade;
+  // No Upgrade either: the gateway's server takes no 'upgrade' event, so a switch could not be tunnelled.
   stripHopByHop(headers);
-  if (upgrade !== undefined) {
-    headers.upgrade = upgrade;
-    headers.connection = 'upgrade';
-  }
-  for (const name of CLIENT_FORBIDDEN) delete headers[name];
+  for (const name of [...CLIENT_FORBIDDEN, ...CLIENT_HOP_ONLY]) delete headers[name];
   // Without a trusted proxy in front, client-sent X-Forwarded-* are lies; http-proxy then adds the real ones.
   if (!trustProxy) for (const name of FORWARDED) delete headers[name];
 }

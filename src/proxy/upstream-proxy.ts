@@ -2,6 +2,11 @@
 // What http-proxy leaves to us: a headers timeout (504), mapping connection failures to 502 in our error
 // shape, passing a client disconnect on to LibreChat (http-proxy only reacts to 'aborted', which Node
 // does not emit once the body was read), and ending the client response when LibreChat's is cut.
+// What it gets wrong and we correct: it rewrites the path (url.parse escapes `'` and `{|}^`, its urlJoin
+// collapses `//`), so the client's raw path is put back; it sends a chunked DELETE/OPTIONS body under
+// `Content-Length: 0` (and Node a chunked GET body with no framing at all), which LibreChat would read as a
+// second request on the shared connection, so a chunked body stays chunked; and its `Connection:
+// keep-alive` answer would override a client's `Connection: close`.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
@@ -42,16 +47,36 @@ interface UpstreamProxyDeps {
 }
 
 const HEADERS_TIMEOUT = 'UPSTREAM_HEADERS_TIMEOUT';
+/** What Node's http client accepts as a request path (its own INVALID_PATH_REGEX, negated). */
+const VALID_PATH = /^[\u0021-\u00ff]+$/;
+
+/** True when the client framed its body as chunked (the header itself was stripped as hop-by-hop). */
+function hasChunkedBody(req: IncomingMessage): boolean {
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]!.toLowerCase() === 'transfer-encoding') return true;
+  }
+  return false;
+}
 
 export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
   const isHttps = deps.target.protocol === 'https:';
-  const agentOptions = { keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: 'lifo' as const };
+  // Idle pooled sockets are dropped after 4 s, before LibreChat's (Node's default 5 s keep-alive) closes
+  // them: reusing a socket the server is closing is the classic keep-alive race (ECONNRESET → 502).
+  // Node's agent applies this timeout only to free sockets; requests in flight are not timed out by it.
+  const agentOptions = { keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: 'lifo' as const, timeout: 4_000 };
   const agent = isHttps ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const proxy = httpProxy.createProxyServer({ target: deps.target.origin, agent, xfwd: true, ws: false });
   const contexts = new WeakMap<IncomingMessage, ForwardOptions>();
 
   proxy.on('proxyReq', (upstreamReq, clientReq, clientRes) => {
     const options = contexts.get(clientReq);
+    if (!upstreamReq.headersSent) {
+      if (clientReq.url && VALID_PATH.test(clientReq.url)) upstreamReq.path = clientReq.url;
+      if (hasChunkedBody(clientReq)) {
+        upstreamReq.removeHeader('content-length');
+        upstreamReq.setHeader('transfer-encoding', 'chunked');
+      }
+    }
     if (options?.identityEncoding) upstreamReq.setHeader('accept-encoding', 'identity');
     const timer = setTimeout(() => {
       upstreamReq.destroy(Object.assign(new Error('no response headers in time'), { code: HEADERS_TIMEOUT }));
@@ -68,8 +93,12 @@ export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
   proxy.on('proxyRes', (upstreamRes, clientReq, clientRes) => {
     const options = contexts.get(clientReq);
     stripHopByHop(upstreamRes.headers);
+    // http-proxy fills an absent Connection with keep-alive, which would make Node keep a socket the client closes.
+    if (!clientRes.shouldKeepAlive) upstreamRes.headers.connection = 'close';
     delete upstreamRes.headers['x-request-id'];
-    if (options) {
+    // Headers already out means someone else answered (Hono answers a HEAD itself): setting one now would
+    // throw out of this event and take the process down.
+    if (options && !clientRes.headersSent) {
       clientRes.setHeader('x-request-id', options.requestId);
       for (const [name, value] of Object.entries(options.responseHeaders ?? {})) clientRes.setHeader(name, value);
     }

@@ -31,7 +31,7 @@ export async function startGateway(databaseUrl: string, librechatUrl: string, ex
   await registerInstance(sql, instanceId);
   const gateway = buildGateway({ config, sql, logger: createLogger(config.logLevel), instanceId });
   const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: gateway.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server)) as Server;
+    const s = serve({ fetch: gateway.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server)) as Server;
   });
   const { port } = server.address() as AddressInfo;
   return {
