@@ -13,6 +13,7 @@ import type { Sql } from './db/sql.ts';
 import { GatewayError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { createMeter } from './metering/meter.ts';
+import { createMetrics } from './ops/metrics.ts';
 import { registerOpsRoutes } from './ops/routes.ts';
 import { createClientHandler } from './proxy/client-request.ts';
 import { resolveRequestId } from './proxy/headers.ts';
@@ -30,18 +31,27 @@ export type AppEnv = { Bindings: HttpBindings };
 
 export function buildGateway(deps: GatewayDeps) {
   const { config, sql, logger } = deps;
-  const upstream = createUpstreamProxy({ target: config.librechatUrl, headersTimeoutMs: config.upstreamHeadersTimeoutMs, logger });
+  const metrics = createMetrics();
+  const upstream = createUpstreamProxy({
+    target: config.librechatUrl, headersTimeoutMs: config.upstreamHeadersTimeoutMs, logger, onUpstreamError: metrics.countUpstreamError,
+  });
   const verifyToken = createTokenVerifier({
     jwtSecret: config.jwtSecret, jwksUrl: config.jwksUrl, issuer: config.jwtIssuer, audience: config.jwtAudience,
   });
-  const meter = createMeter({ sql, logger, target: config.librechatUrl, idleTimeoutMs: config.streamIdleTimeoutMs });
+  const meter = createMeter({
+    sql, logger, target: config.librechatUrl, idleTimeoutMs: config.streamIdleTimeoutMs, metrics, recordStreamHolders: config.flyMachineId !== undefined,
+  });
   const admission = createAdmission({
     sql, instanceId: deps.instanceId, logger, statementTimeoutMs: config.dbStatementTimeoutMs, maxPending: config.dbMaxPending,
-    releaseHold: (usageId, reason) => void meter.releaseHold(usageId, reason),
+    releaseHold: (usageId, reason) => void meter.releaseHold(usageId, reason), metrics,
+  });
+  metrics.bindSources({
+    openGenerations: meter.openGenerations, clientStreams: meter.clientStreams,
+    pendingStatements: admission.pendingStatements, poolMax: config.dbPoolMax,
   });
   const lookupAgentModel = createAgentModelResolver({ target: config.librechatUrl, agent: upstream.agent });
   const state = { draining: false };
-  const handleClient = createClientHandler({ config, logger, upstream, verifyToken, admission, lookupAgentModel, meter });
+  const handleClient = createClientHandler({ config, sql, logger, upstream, verifyToken, admission, lookupAgentModel, meter, metrics });
 
   const app = new Hono<AppEnv>();
   app.use('*', async function refuseWhileDraining(c, next) {
@@ -49,7 +59,7 @@ export function buildGateway(deps: GatewayDeps) {
     sendError(c.env.outgoing, new GatewayError('shutting_down'), resolveRequestId(c.env.incoming.headers));
     return RESPONSE_ALREADY_SENT;
   });
-  registerOpsRoutes(app, { sql, config, verifyToken, admission, meter });
+  registerOpsRoutes(app, { sql, config, verifyToken, admission, metrics });
   app.onError(function unexpectedError(error, c) {
     logger.error('unhandled error', { err: error.name });
     sendError(c.env.outgoing, new GatewayError('internal'), resolveRequestId(c.env.incoming.headers));

@@ -28,6 +28,8 @@ export interface Config {
   instanceStaleMs: number;
   sweepIntervalMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Set by Fly.io on every machine; enables fly-replay routing of stream GETs. */
+  flyMachineId: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -173,6 +175,7 @@ export function loadConfig(env: Env): Config {
     instanceStaleMs: read.duration('INSTANCE_STALE_AFTER', 60_000),
     sweepIntervalMs: read.duration('SWEEP_INTERVAL', 30_000),
     logLevel: logLevel as Config['logLevel'],
+    flyMachineId: read.text('FLY_MACHINE_ID'),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(config);

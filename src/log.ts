@@ -1,5 +1,7 @@
-// A small structured logger: one JSON line per event on stdout, with a fixed level. Callers pass only
-// allow-listed fields; tokens, cookies, bodies and SQL parameters are never handed to it.
+// Structured JSON logs through pino: one line per event on stdout, level as a label, ISO time. Callers
+// pass only allow-listed fields; tokens, cookies, bodies and SQL parameters are never handed to it, and
+// pino's redaction drops the obvious secrets should one slip into a field anyway.
+import pino from 'pino';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type LogFields = Record<string, unknown>;
@@ -10,34 +12,40 @@ export interface Logger {
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
   child(fields: LogFields): Logger;
+  /** Writes out what the asynchronous destination still buffers (before process.exit). */
+  flush(): void;
 }
 
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+const REDACT = ['authorization', 'cookie', 'token', 'password', '*.authorization', '*.cookie', '*.token', '*.password'];
 
-export function createLogger(
-  level: LogLevel,
-  write: (line: string) => void = (line) => process.stdout.write(line),
-  base: LogFields = {},
-): Logger {
-  const threshold = RANK[level];
-  const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields) => {
-    if (RANK[lvl] < threshold) return;
-    write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields })}\n`);
-  };
+function wrap(base: pino.Logger): Logger {
   return {
-    debug: (msg, fields) => emit('debug', msg, fields),
-    info: (msg, fields) => emit('info', msg, fields),
-    warn: (msg, fields) => emit('warn', msg, fields),
-    error: (msg, fields) => emit('error', msg, fields),
-    child: (fields) => createLogger(level, write, { ...base, ...fields }),
+    debug: (msg, fields) => base.debug(fields ?? {}, msg),
+    info: (msg, fields) => base.info(fields ?? {}, msg),
+    warn: (msg, fields) => base.warn(fields ?? {}, msg),
+    error: (msg, fields) => base.error(fields ?? {}, msg),
+    child: (fields) => wrap(base.child(fields)),
+    flush: () => base.flush(),
   };
+}
+
+/** A logger writing to `destination` (stdout by default; tests pass a stream to read the lines). */
+export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
+  const base = pino({
+    level,
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: { paths: REDACT, remove: true },
+  }, destination ?? pino.destination({ dest: 1, sync: false }));
+  return wrap(base);
 }
 
 /** Describes an error for a log line without its message payload leaking request data. */
 export function describeError(error: unknown): LogFields {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return { err: error.name, err_code: typeof code === 'string' ? code : undefined, err_message: error.message };
+    return { err: error.name, err_code: typeof code === 'string' ? code : undefined };
   }
-  return { err: String(error) };
+  return { err: typeof error };
 }

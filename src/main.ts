@@ -9,7 +9,7 @@ import { buildGateway } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
-import { createLogger, describeError } from './log.ts';
+import { createLogger } from './log.ts';
 import { markInstanceStopped, registerInstance, startSweeper } from './metering/sweeper.ts';
 
 function readConfig(): Config {
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     if (result.applied.length > 0) logger.info('migrations applied', { applied: result.applied });
   }
   const instanceId = randomUUID();
-  await registerInstance(sql, instanceId);
+  await registerInstance(sql, instanceId, config.flyMachineId);
   const gateway = buildGateway({ config, sql, logger, instanceId });
   const sweeper = startSweeper({
     sql, logger, instanceId, reservationTtlMs: config.reservationTtlMs,
@@ -71,6 +71,7 @@ async function main(): Promise<void> {
     gateway.close();
     await database.close();
     logger.info('stopped');
+    logger.flush();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`geko-gateway failed to start: ${JSON.stringify(describeError(error))}\n`);
+  // Start-up errors carry no request data; their message is what the operator needs to act.
+  process.stderr.write(`geko-gateway failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -10,6 +10,7 @@ import { isUuid } from '../auth/principal.ts';
 import { isDatabaseUnavailable, type Sql } from '../db/sql.ts';
 import { GatewayError, isErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import { clientHost, readCookie } from '../proxy/headers.ts';
 import type { ChatRequestFacts } from './chat-request.ts';
 import { promptHoldTokens } from './chat-request.ts';
@@ -45,6 +46,8 @@ export interface Admission {
   admitChat(who: IdentityInput, req: RequestFacts, facts: ChatRequestFacts): Promise<AdmittedChat>;
   checkQuota(who: IdentityInput, req: RequestFacts): Promise<DecisionRow>;
   readQuota(who: IdentityInput): Promise<QuotaView>;
+  /** Statements waiting for or holding a pooled connection (a metrics gauge). */
+  pendingStatements(): number;
 }
 
 /** Where the workspace comes from, first present wins: header, cookie, claim (the only membership is SQL's). */
@@ -89,6 +92,7 @@ export interface AdmissionDeps {
   maxPending: number;
   /** Gives back a hold whose statement committed after its request had already been answered 503. */
   releaseHold: (usageId: string, reason: string) => void;
+  metrics?: Pick<Metrics, 'countDecision' | 'observeAdmission'>;
 }
 
 export function createAdmission(deps: AdmissionDeps): Admission {
@@ -120,15 +124,19 @@ export function createAdmission(deps: AdmissionDeps): Admission {
 
   async function decide(query: PendingQuery<DecisionRow[]>, usageId?: string): Promise<DecisionRow> {
     let rows: DecisionRow[];
+    const started = performance.now();
     try {
       rows = await runBounded(query, usageId);
     } catch (error) {
+      deps.metrics?.countDecision('database_unavailable');
       if (error instanceof GatewayError) throw error;
       if (!isDatabaseUnavailable(error)) deps.logger.error('admission statement failed', { err_code: (error as { code?: string }).code });
       throw new GatewayError('database_unavailable');
     }
+    deps.metrics?.observeAdmission((performance.now() - started) / 1000);
     const row = rows[0];
     if (!row) throw new GatewayError('internal');
+    deps.metrics?.countDecision(row.code ?? 'admitted');
     if (row.code !== null) throw denial(row);
     return row;
   }
@@ -152,6 +160,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       };
     },
     checkQuota: (who, req) => decide(checkQuotaStatement(deps.sql, { who, req })),
+    pendingStatements: () => pending,
     async readQuota(who) {
       const row = await decide(readQuotaStatement(deps.sql, who));
       return {

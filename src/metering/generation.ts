@@ -168,8 +168,10 @@ export class Generation {
     clearTimeout(this.idleTimer);
     this.current?.destroy();
     const usage = this.tally.result();
+    const { admitted } = this.init;
     this.settled = this.deps.settle({
-      usageId: this.init.admitted.usageId, outcome, usage, reason,
+      usageId: admitted.usageId, outcome, usage, reason,
+      tenantId: admitted.tenantId, workspaceId: admitted.workspaceId, requestId: admitted.requestId,
       conversationId: this.tally.conversationId ?? this.init.conversationId, streamId: this.init.streamId,
     });
     void this.settled.finally(this.resolveDone);

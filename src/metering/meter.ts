@@ -6,9 +6,11 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AdmittedChat } from '../admission/admit.ts';
 import type { Sql } from '../db/sql.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import { Generation } from './generation.ts';
 import { settleUsage, type Settlement } from './settle.ts';
 import { createSseReader } from './sse-reader.ts';
+import { recordStreamHolder } from './stream-routing.ts';
 import { UsageTally } from './usage-tally.ts';
 
 export interface MeterDeps {
@@ -19,6 +21,9 @@ export interface MeterDeps {
   historyLimitBytes?: number;
   /** How long a finished generation stays here for late clients. */
   graceMs?: number;
+  metrics?: Pick<Metrics, 'observeSettlement' | 'countTokens'>;
+  /** On Fly: write each held stream's id so other replicas can route its clients here. */
+  recordStreamHolders?: boolean;
 }
 
 export interface ChatContext {
@@ -43,7 +48,15 @@ export function createMeter(deps: MeterDeps) {
     const attempt = async (): Promise<void> => {
       for (;;) {
         try {
-          await settleUsage(deps.sql, settlement);
+          const started = performance.now();
+          const settled = await settleUsage(deps.sql, settlement);
+          deps.metrics?.observeSettlement(settlement.outcome, (performance.now() - started) / 1000);
+          if (settled && settlement.tenantId && settlement.workspaceId) deps.metrics?.countTokens(settlement.tenantId, settlement.workspaceId, settlement.usage.perModel);
+          deps.logger.info('settled', {
+            request_id: settlement.requestId, usage_id: settlement.usageId, outcome: settlement.outcome, already_settled: !settled,
+            prompt_tokens: settlement.usage.promptTokens, completion_tokens: settlement.usage.completionTokens,
+            total_tokens: settlement.usage.totalTokens, usage_source: settlement.usage.source, reason: settlement.reason,
+          });
           return;
         } catch (error) {
           deps.logger.warn('settlement failed, retrying', { usage_id: settlement.usageId, err_code: (error as { code?: string }).code });
@@ -64,7 +77,8 @@ export function createMeter(deps: MeterDeps) {
   }
 
   function neverTaken(admitted: AdmittedChat, reason: string): Promise<void> {
-    return releaseHold(admitted.usageId, reason);
+    const usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, source: 'not_taken' as const, perModel: {} };
+    return settle({ usageId: admitted.usageId, outcome: 'error', usage, neverTaken: true, reason, ...settlementLabels(admitted) });
   }
 
   function hold(ctx: ChatContext, streamId: string, conversationId: string | undefined): void {
@@ -77,6 +91,10 @@ export function createMeter(deps: MeterDeps) {
     generations.get(streamId)?.finish('error', 'replaced by a newer generation');
     generations.set(streamId, generation);
     generation.start();
+    if (deps.recordStreamHolders) {
+      recordStreamHolder(deps.sql, ctx.admitted.usageId, streamId, conversationId)
+        .catch((error: { code?: string }) => deps.logger.warn('could not record the stream holder', { stream_id: streamId, err_code: error.code }));
+    }
     const forget = () => {
       const timer = setTimeout(() => {
         if (generations.get(streamId) === generation) generations.delete(streamId);
@@ -135,7 +153,7 @@ export function createMeter(deps: MeterDeps) {
       if (isSse) reader.end();
       else tally.onJsonBody(Buffer.concat(jsonChunks).toString('utf8'));
       const outcome = !upstreamRes.complete || clientRes.destroyed && !clientRes.writableFinished ? 'aborted' : (tally.ending === 'error' ? 'error' : 'completed');
-      void settle({ usageId: ctx.admitted.usageId, outcome, usage: tally.result(), conversationId: tally.conversationId });
+      void settle({ usageId: ctx.admitted.usageId, outcome, usage: tally.result(), conversationId: tally.conversationId, ...settlementLabels(ctx.admitted) });
     });
   }
 
@@ -167,11 +185,16 @@ export function createMeter(deps: MeterDeps) {
     serveStream,
     drain,
     openGenerations: () => [...generations.values()].filter((g) => !g.ended).length,
+    clientStreams: () => [...generations.values()].reduce((n, g) => n + g.clientCount, 0),
     heldStreams: () => generations.size,
   };
 }
 
 export type Meter = ReturnType<typeof createMeter>;
+
+function settlementLabels(admitted: AdmittedChat): Pick<Settlement, 'tenantId' | 'workspaceId' | 'requestId'> {
+  return { tenantId: admitted.tenantId, workspaceId: admitted.workspaceId, requestId: admitted.requestId };
+}
 
 function parseStart(body: Buffer): { streamId: string; conversationId: string | undefined } | undefined {
   try {

@@ -17,7 +17,11 @@ export interface Settlement {
   streamId?: string | undefined;
   /** LibreChat never took the generation: give back the counted request as well as the hold. */
   neverTaken?: boolean;
-  reason?: string;
+  reason?: string | undefined;
+  /** For metrics and logs only. */
+  tenantId?: string;
+  workspaceId?: string;
+  requestId?: string;
 }
 
 /** Returns true when this call settled the row, false when it was already settled. */

@@ -14,8 +14,8 @@ export interface SweeperDeps {
   intervalMs: number;
 }
 
-export async function registerInstance(sql: Sql, instanceId: string): Promise<void> {
-  await sql`INSERT INTO gateway_instances (instance_id) VALUES (${instanceId}::uuid)
+export async function registerInstance(sql: Sql, instanceId: string, flyMachineId?: string): Promise<void> {
+  await sql`INSERT INTO gateway_instances (instance_id, fly_machine_id) VALUES (${instanceId}::uuid, ${flyMachineId ?? null})
             ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = timezone('UTC', now()), stopped_at = NULL`;
 }
 

@@ -1,5 +1,5 @@
 // The gateway's own routes, never forwarded: liveness, readiness (database and LibreChat both answer),
-// the caller's quota, and metrics. Any other /_gateway path is 404 not_found.
+// the caller's quota, and Prometheus metrics. Any other /_gateway path is 404 not_found.
 import http from 'node:http';
 import https from 'node:https';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
@@ -12,7 +12,7 @@ import type { TokenVerifier } from '../auth/verify-token.ts';
 import type { Config } from '../config.ts';
 import type { Sql } from '../db/sql.ts';
 import { GatewayError } from '../errors.ts';
-import type { Meter } from '../metering/meter.ts';
+import type { Metrics } from './metrics.ts';
 import { resolveRequestId } from '../proxy/headers.ts';
 import { sendError, sendJson } from '../proxy/respond.ts';
 
@@ -21,7 +21,7 @@ export interface OpsDeps {
   config: Config;
   verifyToken: TokenVerifier;
   admission: Admission;
-  meter: Meter;
+  metrics: Metrics;
 }
 
 const READY_TIMEOUT_MS = 2_000;
@@ -72,14 +72,10 @@ export function registerOpsRoutes(app: Hono<AppEnv>, deps: OpsDeps): void {
     return RESPONSE_ALREADY_SENT;
   });
 
-  app.get('/_gateway/metrics', (c) => {
-    const lines = [
-      '# HELP geko_open_generations Generations this process holds a metering subscription for.',
-      '# TYPE geko_open_generations gauge',
-      `geko_open_generations ${deps.meter.openGenerations()}`,
-    ];
-    c.header('content-type', 'text/plain; version=0.0.4');
-    return c.body(`${lines.join('\n')}\n`);
+  app.get('/_gateway/metrics', async (c) => {
+    c.header('content-type', deps.metrics.registry.contentType);
+    c.header('x-request-id', resolveRequestId(c.env.incoming.headers));
+    return c.body(await deps.metrics.registry.metrics());
   });
 
   app.all('/_gateway/*', (c) => {

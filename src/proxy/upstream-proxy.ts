@@ -44,6 +44,7 @@ interface UpstreamProxyDeps {
   target: URL;
   headersTimeoutMs: number;
   logger: Logger;
+  onUpstreamError?: (code: string) => void;
 }
 
 const HEADERS_TIMEOUT = 'UPSTREAM_HEADERS_TIMEOUT';
@@ -120,6 +121,7 @@ export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
         sendError(clientRes, failure, options.requestId);
       }
       deps.logger.warn('upstream failed', { request_id: options.requestId, code: failure.code, cause: code });
+      deps.onUpstreamError?.(code ?? failure.code);
       options.onFailure?.(failure);
     };
     const buffer = options.body ? Readable.from([options.body]) : undefined;

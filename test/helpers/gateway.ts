@@ -28,7 +28,7 @@ export async function startGateway(databaseUrl: string, librechatUrl: string, ex
   const config = loadConfig(baseEnv(databaseUrl, librechatUrl, { PORT: '0', HOST: '127.0.0.1', ...extra }));
   const sql = createSql({ url: databaseUrl, max: config.dbPoolMax, prepare: config.dbPrepare, connectTimeoutMs: config.dbConnectTimeoutMs });
   const instanceId = randomUUID();
-  await registerInstance(sql, instanceId);
+  await registerInstance(sql, instanceId, config.flyMachineId);
   const gateway = buildGateway({ config, sql, logger: createLogger(config.logLevel), instanceId });
   const server = await new Promise<Server>((resolve) => {
     const s = serve({ fetch: gateway.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server)) as Server;
@@ -71,10 +71,13 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
     const timer = setTimeout(() => reject(new Error(`gateway did not start: ${output}`)), 30_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /"msg":"listening","port":(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
+      for (const line of output.split('\n')) {
+        if (!line.includes('"listening"')) continue;
+        const entry = JSON.parse(line) as { msg?: string; port?: number };
+        if (entry.msg === 'listening' && typeof entry.port === 'number') {
+          clearTimeout(timer);
+          resolve(entry.port);
+        }
       }
     });
     child.once('exit', (code) => {
