@@ -204,3 +204,19 @@ describe('many generations at once', () => {
     expect((await quotaRow(h.db.sql, ws.workspaceId)).tokens_used).toBe(expected);
   });
 });
+
+describe('answers that start nothing new', () => {
+  it('a duplicate request LibreChat answers "settled" gives everything back', async () => {
+    const ws = await seedWorkspace(h.db.sql);
+    const token = await librechatToken(ws.email);
+    const result = await postChat(h.gw.url, { token, body: chatBody({ __fake: { postStatus: 200, postBody: { streamId: 'c-dup', conversationId: 'c-dup', status: 'settled' } } }) });
+    expect(result.json).toMatchObject({ status: 'settled' });
+    expect(await waitSettled(h.db.sql, result.requestId)).toMatchObject({ status: 'failed', total_tokens: 0, usage_source: 'not_taken' });
+    expect(await quotaRow(h.db.sql, ws.workspaceId)).toMatchObject({ tokens_used: 0, requests_used: 0 });
+  });
+
+  it('an error before any text or usage charges nothing', async () => {
+    const { result } = await startChat({ ending: 'error', calls: [], errorMessage: '{"type":"token_balance"}' });
+    expect(await waitSettled(h.db.sql, result.requestId)).toMatchObject({ status: 'failed', total_tokens: 0 });
+  });
+});

@@ -119,7 +119,8 @@ export function createMeter(deps: MeterDeps) {
     upstreamRes.once('close', () => {
       const body = Buffer.concat(chunks);
       const started = upstreamRes.complete && upstreamRes.statusCode === 200 ? parseStart(body) : undefined;
-      if (started) hold(ctx, started.streamId, started.conversationId);
+      if (started?.status === 'started') hold(ctx, started.streamId, started.conversationId);
+      else if (started) void neverTaken(ctx.admitted, `duplicate request: LibreChat answered status ${started.status}`);
       else void neverTaken(ctx.admitted, upstreamRes.complete ? `LibreChat answered ${upstreamRes.statusCode}` : 'LibreChat cut the answer');
       if (!upstreamRes.complete) {
         clientRes.destroy();
@@ -196,11 +197,19 @@ function settlementLabels(admitted: AdmittedChat): Pick<Settlement, 'tenantId' |
   return { tenantId: admitted.tenantId, workspaceId: admitted.workspaceId, requestId: admitted.requestId };
 }
 
-function parseStart(body: Buffer): { streamId: string; conversationId: string | undefined } | undefined {
+/**
+ * LibreChat's answer to a chat start. `status` is "started" for a new generation; v0.8.8 answers
+ * "resumed" or "settled" to a repeated clientRequestId, whose generation the first request already meters.
+ */
+function parseStart(body: Buffer): { streamId: string; conversationId: string | undefined; status: string } | undefined {
   try {
-    const value = JSON.parse(body.toString('utf8')) as { streamId?: unknown; conversationId?: unknown };
+    const value = JSON.parse(body.toString('utf8')) as { streamId?: unknown; conversationId?: unknown; status?: unknown };
     if (typeof value.streamId !== 'string' || value.streamId === '') return undefined;
-    return { streamId: value.streamId, conversationId: typeof value.conversationId === 'string' ? value.conversationId : undefined };
+    return {
+      streamId: value.streamId,
+      conversationId: typeof value.conversationId === 'string' ? value.conversationId : undefined,
+      status: typeof value.status === 'string' ? value.status : 'started',
+    };
   } catch {
     return undefined;
   }

@@ -178,6 +178,9 @@ export class UsageTally {
       const completion = this.tokenCounts.completion ?? countTokens(this.streamedText);
       return this.single('token_count', prompt, completion);
     }
+    // A generation that ended badly before LibreChat streamed anything or reported any usage (a balance
+    // or model error, an early abort) most likely never called a model: nothing to charge.
+    if (this.ending !== 'completed' && this.streamedText === '') return this.single('estimate', 0, 0);
     return this.single('estimate', countTokens(this.promptText), countTokens(this.streamedText));
   }
 

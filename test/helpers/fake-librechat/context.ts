@@ -63,7 +63,11 @@ export async function readJsonBody(ctx: Ctx, limit: number): Promise<Record<stri
   return isObject(parsed) ? parsed : {};
 }
 
-/** The POST-level scenario fields: slow headers, a dropped connection, a non-200 answer. True when handled. */
+/**
+ * The POST-level scenario fields: slow headers, a dropped connection, a non-200 answer, or a 200 with a
+ * given body and no new job (what v0.8.8 answers a repeated clientRequestId: status "resumed"/"settled").
+ * True when handled.
+ */
 export async function postPreamble(ctx: Ctx, scenario: Scenario): Promise<boolean> {
   if (scenario.postDelayMs > 0) await delay(scenario.postDelayMs);
   if (scenario.postDestroy) {
@@ -71,7 +75,7 @@ export async function postPreamble(ctx: Ctx, scenario: Scenario): Promise<boolea
     ctx.req.socket.destroy();
     return true;
   }
-  if (scenario.postStatus !== 200) {
+  if (scenario.postStatus !== 200 || scenario.postBody !== undefined) {
     const body = scenario.postBody ?? { error: `Fake LibreChat answered ${scenario.postStatus}` };
     sendJson(ctx.res, scenario.postStatus, body);
     return true;

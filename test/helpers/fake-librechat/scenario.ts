@@ -19,7 +19,7 @@ export type FinalCounts = 'metadata' | 'tokenCount' | 'none';
 export type Ending = 'final' | 'error' | 'hang' | 'cut';
 
 export interface Scenario {
-  /** Non-200: the POST answers this status with `postBody` and creates no job. */
+  /** Non-200, or any `postBody`: the POST answers this status with `postBody` and creates no job. */
   postStatus: number;
   postBody?: unknown;
   /** Delay before the POST's response headers ("slow headers"). */
