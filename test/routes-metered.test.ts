@@ -1,6 +1,7 @@
 // The other metered routes: resume/steer (identity + quota state, no hold), the legacy assistants stream
 // on the POST, LibreChat's OpenAI-compatible routes (agent id as model, final usage chunk), and the
 // abort and stream routes' token requirement. None of them can be used without being metered.
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatBody, postChat, startHarness, upstreamSaw, type Harness } from './helpers/harness.ts';
 import { librechatToken } from './helpers/jwt.ts';
@@ -76,6 +77,50 @@ describe('OpenAI-compatible routes', () => {
     const responses = await postChat(h.gw.url, { token, path: '/api/agents/v1/responses', body: { model: 'agent_y', stream: true, input: 'question', __fake: { calls: [{ model: 'm', input: 21, output: 5 }] } } });
     expect(responses.status).toBe(200);
     expect(await waitSettled(h.db.sql, responses.requestId)).toMatchObject({ total_tokens: 26 });
+  });
+
+  it('a client leaving a streamed completion is settled as aborted with what streamed, never given back', async () => {
+    const ws = await seedWorkspace(h.db.sql, { models: ['agent_*'] });
+    const token = await librechatToken(ws.email);
+    const requestId = `t-leave-${Date.now()}`;
+    await new Promise<void>((resolve, reject) => {
+      const req = http.request(`${h.gw.url}/api/agents/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-request-id': requestId },
+      }, (res) => {
+        res.once('data', () => { req.destroy(); resolve(); });
+      });
+      req.on('error', () => resolve());
+      req.on('timeout', () => reject(new Error('no data')));
+      req.end(JSON.stringify({ model: 'agent_x', stream: true, messages: [{ role: 'user', content: 'tell me a long story' }],
+        __fake: { deltas: Array.from({ length: 100 }, () => 'word '), frameIntervalMs: 20 } }));
+    });
+    const row = await waitSettled(h.db.sql, requestId);
+    expect(row.status).toBe('aborted');
+    expect(row.usage_source).not.toBe('not_taken');
+    expect((await quotaRow(h.db.sql, ws.workspaceId)).requests_used).toBe(1);
+  });
+
+  it('LibreChat cutting a streamed completion mid-way is settled with what streamed, not given back', async () => {
+    const ws = await seedWorkspace(h.db.sql, { models: ['agent_*'] });
+    // The cut reaches the client as a failed read; what matters is how the gateway settles it.
+    await postChat(h.gw.url, {
+      token: await librechatToken(ws.email), path: '/api/agents/v1/chat/completions',
+      body: { model: 'agent_x', stream: true, messages: [{ role: 'user', content: 'go on' }], __fake: { deltas: Array.from({ length: 30 }, () => 'word '), ending: 'cut', cutAfterFrames: 6 } },
+    }).catch(() => undefined);
+    const [row] = await (async () => {
+      for (let i = 0; i < 100; i += 1) {
+        const rows = await h.db.sql<{ status: string; usage_source: string; total_tokens: number }[]>`
+          SELECT status, usage_source, total_tokens FROM chat_usage WHERE workspace_id = ${ws.workspaceId} AND status <> 'reserved'`;
+        if (rows.length > 0) return rows;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return [];
+    })();
+    expect(row).toBeDefined();
+    expect(row!.usage_source).not.toBe('not_taken');
+    expect(row!.status).toBe('aborted');
+    expect(row!.total_tokens).toBeGreaterThan(0);
+    expect((await quotaRow(h.db.sql, ws.workspaceId)).requests_used).toBe(1);
   });
 
   it('refuses an sk- API key: the gateway cannot tell whose it is', async () => {

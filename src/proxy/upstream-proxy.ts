@@ -30,7 +30,10 @@ export interface ForwardOptions {
   selfHandleResponse?: boolean;
   /** Keep the upstream request going when the client leaves (a chat start LibreChat may already have taken). */
   keepUpstreamOnClientClose?: boolean;
-  /** Called once when forwarding fails; the client has already been answered (or cut). */
+  /**
+   * Called once when forwarding fails before LibreChat answered; the client has already been answered.
+   * After LibreChat's answer began, whoever reads it (onUpstreamResponse) sees the failure instead.
+   */
   onFailure?: (error: GatewayError) => void;
 }
 
@@ -68,6 +71,7 @@ export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
   const agent = isHttps ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const proxy = httpProxy.createProxyServer({ target: deps.target.origin, agent, xfwd: true, ws: false });
   const contexts = new WeakMap<IncomingMessage, ForwardOptions>();
+  const answered = new WeakSet<IncomingMessage>();
 
   proxy.on('proxyReq', (upstreamReq, clientReq, clientRes) => {
     const options = contexts.get(clientReq);
@@ -93,6 +97,7 @@ export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
 
   proxy.on('proxyRes', (upstreamRes, clientReq, clientRes) => {
     const options = contexts.get(clientReq);
+    answered.add(clientReq);
     stripHopByHop(upstreamRes.headers);
     // http-proxy fills an absent Connection with keep-alive, which would make Node keep a socket the client closes.
     if (!clientRes.shouldKeepAlive) upstreamRes.headers.connection = 'close';
@@ -122,7 +127,7 @@ export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
       }
       deps.logger.warn('upstream failed', { request_id: options.requestId, code: failure.code, cause: code });
       deps.onUpstreamError?.(code ?? failure.code);
-      options.onFailure?.(failure);
+      if (!answered.has(clientReq)) options.onFailure?.(failure);
     };
     const buffer = options.body ? Readable.from([options.body]) : undefined;
     proxy.web(clientReq, clientRes, { ...(buffer ? { buffer } : {}), selfHandleResponse: options.selfHandleResponse === true }, onError);
