@@ -9,6 +9,7 @@ import { createAdmission } from './admission/admit.ts';
 import { createAgentModelResolver } from './admission/agent-models.ts';
 import { createTokenVerifier } from './auth/verify-token.ts';
 import type { Config } from './config.ts';
+import { registerDashboardRoutes } from './dashboard/routes.ts';
 import type { Sql } from './db/sql.ts';
 import { GatewayError } from './errors.ts';
 import type { Logger } from './log.ts';
@@ -59,6 +60,7 @@ export function buildGateway(deps: GatewayDeps) {
     sendError(c.env.outgoing, new GatewayError('shutting_down'), resolveRequestId(c.env.incoming.headers));
     return RESPONSE_ALREADY_SENT;
   });
+  registerDashboardRoutes(app, { sql, config, logger });
   registerOpsRoutes(app, { sql, config, verifyToken, admission, metrics });
   app.onError(function unexpectedError(error, c) {
     logger.error('unhandled error', { err: error.name });

@@ -30,6 +30,9 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Set by Fly.io on every machine; enables fly-replay routing of stream GETs. */
   flyMachineId: string | undefined;
+  /** Key material for dashboard session cookies; unset: derived from JWT_SECRET (src/dashboard/session.ts). */
+  dashboardSecret: string | undefined;
+  dashboardSessionTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -176,6 +179,8 @@ export function loadConfig(env: Env): Config {
     sweepIntervalMs: read.duration('SWEEP_INTERVAL', 30_000),
     logLevel: logLevel as Config['logLevel'],
     flyMachineId: read.text('FLY_MACHINE_ID'),
+    dashboardSecret: readDashboardSecret(read),
+    dashboardSessionTtlMs: readDashboardTtl(read),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(config);
@@ -209,4 +214,18 @@ export function loadDatabaseConfig(env: Env) {
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return result;
+}
+
+/** DASHBOARD_SECRET, checked: a key for session cookies must not be guessable. */
+function readDashboardSecret(read: EnvReader): string | undefined {
+  const secret = read.text('DASHBOARD_SECRET');
+  if (secret !== undefined && Buffer.byteLength(secret) < 32) read.problems.push('DASHBOARD_SECRET must be at least 32 bytes long');
+  return secret;
+}
+
+/** DASHBOARD_SESSION_TTL: short-lived on purpose (a stolen cookie is worth little), at most 12 hours. */
+function readDashboardTtl(read: EnvReader): number {
+  const ttlMs = read.duration('DASHBOARD_SESSION_TTL', 30 * 60_000);
+  if (ttlMs > 12 * 3_600_000) read.problems.push('DASHBOARD_SESSION_TTL must be at most 12h');
+  return ttlMs;
 }

@@ -1,0 +1,44 @@
+// Runs a cookbook file (sql/ops/*.sql) the way an operator does: the real psql client, -v variables,
+// ON_ERROR_STOP, against the test file's database. Also a small CSV reader for `psql --csv` reports.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+
+export const PSQL = '/usr/bin/psql';
+export const OPS_DIR = path.resolve(new URL('../../sql/ops', import.meta.url).pathname);
+
+export interface PsqlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runOpsFile(databaseUrl: string, file: string, vars: Record<string, string | number>, extraArgs: string[] = []): Promise<PsqlResult> {
+  const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...extraArgs];
+  for (const [name, value] of Object.entries(vars)) args.push('-v', `${name}=${value}`);
+  args.push(databaseUrl, '-f', path.join(OPS_DIR, file));
+  return new Promise((resolve) => {
+    // No PG* variables leak in from the machine: the URL says everything.
+    execFile(PSQL, args, { env: { PATH: process.env.PATH ?? '', LANG: 'C.UTF-8' }, timeout: 20_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Parses `psql --csv` output (RFC 4180 quoting) into objects keyed by the header row. */
+export function parseCsv(text: string): Record<string, string>[] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { field += '"'; i += 1; } else if (ch === '"') quoted = false; else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') { row.push(field); field = ''; } else if (ch === '\n') { row.push(field); rows.push(row); row = []; field = ''; } else field += ch;
+  }
+  if (field !== '' || row.length > 0) { row.push(field); rows.push(row); }
+  const [header, ...body] = rows;
+  return body.map((cells) => Object.fromEntries((header ?? []).map((name, i) => [name, cells[i] ?? ''])));
+}
