@@ -40,8 +40,9 @@ const SETTLE_RETRY_MS = 1_000;
 export function createMeter(deps: MeterDeps) {
   const generations = new Map<string, Generation>();
   const inFlight = new Set<Promise<void>>();
-  // Subscriptions are long-lived: keep them off the request pool so they cannot starve it.
-  const subscriptionAgent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+  // Subscriptions are long-lived: a pool of their own, so they cannot starve forwarded requests. Kept alive
+  // (idle sockets dropped after 4 s, before LibreChat's keep-alive closes them) to save a connection per chat.
+  const subscriptionAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 64, timeout: 4_000 });
   let stopping = false;
 
   function settle(settlement: Settlement): Promise<void> {

@@ -87,6 +87,17 @@ describe('usage tally over split SSE bytes', () => {
     expect(result).toMatchObject({ promptTokens: 3, completionTokens: 4, ending: 'completed' });
   });
 
+  it('marks an error frame as the ending even when its data is not JSON', () => {
+    expect(tally([Buffer.from('event: error\ndata: upstream exploded\n\n')])).toMatchObject({ ending: 'error', totalTokens: 0 });
+  });
+
+  it('estimates from the streamed deltas only when nothing reports usage', () => {
+    const deltas = Array.from({ length: 5 }, () => frame({ event: 'on_message_delta', data: { id: 's', delta: { content: [{ type: 'text', text: 'one two three ' }] } } })).join('');
+    const result = tally([Buffer.from(deltas + frame({ final: true }))]);
+    expect(result.source).toBe('estimate');
+    expect(result.completionTokens).toBeGreaterThanOrEqual(15);
+  });
+
   it('reads the OpenAI-compatible final usage chunk and the responses API usage', () => {
     const chat = Buffer.from([
       `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ delta: { content: 'Hi' } }] })}\n\n`,

@@ -36,6 +36,9 @@ interface Call {
 type Json = Record<string, unknown>;
 
 const MAX_ESTIMATE_CHARS = 4 * 1024 * 1024;
+/** Frames that may carry usage or the ending (quotes inside streamed text are escaped, so never match). */
+const MAY_CARRY_USAGE = /"(?:on_token_usage|final|sync|usage)"/;
+const IS_DELTA = /"(?:on_message_delta|delta)"/;
 
 function num(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.round(value) : 0;
@@ -58,10 +61,11 @@ function callFrom(data: Json, fallbackModel: string): Call {
 
 export class UsageTally {
   private readonly calls = new Map<string, Call>();
+  private readonly deltaFrames: string[] = [];
+  private deltaChars = 0;
   private finalMetadata: { input: number; output: number } | undefined;
   private tokenCounts: { prompt: number | undefined; completion: number | undefined } | undefined;
   private openAiUsage: { prompt: number; completion: number } | undefined;
-  private streamedText = '';
   ending: Ending | undefined;
   conversationId: string | undefined;
 
@@ -69,7 +73,20 @@ export class UsageTally {
 
   /** Feeds one SSE event (its `event:` name and raw `data:`). Malformed data is ignored. */
   onEvent(eventName: string | undefined, data: string): void {
+    if (eventName === 'error') {
+      this.ending ??= 'error';
+      return;
+    }
     if (data === '[DONE]') return;
+    // Most frames are text deltas, only needed if LibreChat reports no usage at all: keep them raw and
+    // parse them only then, so the tap's cost per frame is a substring test.
+    if (!MAY_CARRY_USAGE.test(data)) {
+      if (IS_DELTA.test(data) && this.deltaChars < MAX_ESTIMATE_CHARS) {
+        this.deltaFrames.push(data);
+        this.deltaChars += data.length;
+      }
+      return;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);
@@ -78,10 +95,6 @@ export class UsageTally {
     }
     const frame = obj(parsed);
     if (!frame) return;
-    if (eventName === 'error') {
-      this.ending ??= 'error';
-      return;
-    }
     if (frame.final === true) return this.onFinal(frame);
     if (frame.sync === true) return this.onSync(frame);
     const inner = obj(frame.data);
@@ -90,16 +103,36 @@ export class UsageTally {
       if (!this.calls.has(key)) this.calls.set(key, callFrom(inner, this.model));
       return;
     }
-    if (frame.event === 'on_message_delta' && inner) return this.collectText(obj(inner.delta)?.content);
-    this.onOpenAiFrame(eventName, frame);
+    this.onOpenAiFrame(frame);
   }
 
-  private collectText(content: unknown): void {
-    if (!Array.isArray(content) || this.streamedText.length > MAX_ESTIMATE_CHARS) return;
-    for (const part of content) {
-      const text = obj(part)?.text;
-      if (typeof text === 'string') this.streamedText += text;
+  /** The text streamed so far, from the raw delta frames (LibreChat's, OpenAI chunks, responses deltas). */
+  private streamedText(): string {
+    let text = '';
+    for (const data of this.deltaFrames) {
+      let frame: Json | undefined;
+      try {
+        frame = obj(JSON.parse(data));
+      } catch {
+        continue;
+      }
+      const content = obj(obj(frame?.data)?.delta)?.content;
+      if (Array.isArray(content)) {
+        for (const part of content) {
+          const piece = obj(part)?.text;
+          if (typeof piece === 'string') text += piece;
+        }
+      }
+      const choices = frame?.choices;
+      if (Array.isArray(choices)) {
+        for (const choice of choices) {
+          const delta = obj(obj(choice)?.delta) ?? obj(obj(choice)?.message);
+          if (typeof delta?.content === 'string') text += delta.content;
+        }
+      }
+      if (typeof frame?.delta === 'string') text += frame.delta;
     }
+    return text;
   }
 
   private onFinal(frame: Json): void {
@@ -139,7 +172,7 @@ export class UsageTally {
     });
   }
 
-  private onOpenAiFrame(eventName: string | undefined, frame: Json): void {
+  private onOpenAiFrame(frame: Json): void {
     const chat = obj(frame.usage);
     if (chat && ('prompt_tokens' in chat || 'completion_tokens' in chat)) {
       this.openAiUsage = { prompt: num(chat.prompt_tokens), completion: num(chat.completion_tokens) };
@@ -150,14 +183,6 @@ export class UsageTally {
     if (usage && ('input_tokens' in usage || 'output_tokens' in usage)) {
       this.openAiUsage = { prompt: num(usage.input_tokens), completion: num(usage.output_tokens) };
     }
-    const choices = frame.choices;
-    if (Array.isArray(choices)) {
-      for (const choice of choices) {
-        const delta = obj(obj(choice)?.delta) ?? obj(obj(choice)?.message);
-        if (typeof delta?.content === 'string' && this.streamedText.length < MAX_ESTIMATE_CHARS) this.streamedText += delta.content;
-      }
-    }
-    if (eventName === 'response.output_text.delta' && typeof frame.delta === 'string') this.streamedText += frame.delta;
   }
 
   /** Reads a whole (non-streamed) JSON response of the OpenAI-compatible routes. */
@@ -175,13 +200,14 @@ export class UsageTally {
     if (this.finalMetadata) return this.single('final_metadata', this.finalMetadata.input, this.finalMetadata.output);
     if (this.tokenCounts) {
       const prompt = this.tokenCounts.prompt ?? countTokens(this.promptText);
-      const completion = this.tokenCounts.completion ?? countTokens(this.streamedText);
+      const completion = this.tokenCounts.completion ?? countTokens(this.streamedText());
       return this.single('token_count', prompt, completion);
     }
     // A generation that ended badly before LibreChat streamed anything or reported any usage (a balance
     // or model error, an early abort) most likely never called a model: nothing to charge.
-    if (this.ending !== 'completed' && this.streamedText === '') return this.single('estimate', 0, 0);
-    return this.single('estimate', countTokens(this.promptText), countTokens(this.streamedText));
+    const streamed = this.streamedText();
+    if (this.ending !== 'completed' && streamed === '') return this.single('estimate', 0, 0);
+    return this.single('estimate', countTokens(this.promptText), countTokens(streamed));
   }
 
   private single(source: UsageSource, prompt: number, completion: number): UsageResult {
