@@ -2,7 +2,8 @@
 // dependencies it is given. No I/O happens at import or build time. The gateway's own routes live
 // under /_gateway (Hono); every other request goes to client-request.ts, which classifies it
 // (proxy/routes.ts) and passes it through or admits and meters it.
-import type { Http2Bindings, HttpBindings } from '@hono/node-server';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import { createAdmission } from './admission/admit.ts';
@@ -68,27 +69,30 @@ export function buildGateway(deps: GatewayDeps) {
     return RESPONSE_ALREADY_SENT;
   });
 
+  const gatewayRoutes = getRequestListener(app.fetch);
+
   /**
-   * The server's entry point. Client traffic goes straight to the proxy handler; only /_gateway/* is
-   * routed by Hono. Hono answers HEAD by running GET and wrapping its result in a new Response, which
-   * loses the "already sent" marker of a proxied answer, and its router would only add cost here.
+   * The server's request listener. Client traffic goes straight to the proxy handler; only /_gateway/* goes
+   * through @hono/node-server and Hono. Hono would answer a HEAD by running GET and wrapping the result in a
+   * new Response (losing the "already sent" marker of a proxied answer), and building Request/Response
+   * objects for bytes that are only passed through costs the pass-through route its throughput.
    */
-  const fetch = async function gatewayFetch(request: Request, bindings: HttpBindings | Http2Bindings): Promise<Response> {
-    // The gateway serves HTTP/1.1 only (http-proxy speaks it upstream); it never creates an HTTP/2 server.
-    const env = bindings as HttpBindings;
-    const url = env.incoming.url ?? '/';
-    if (url === '/_gateway' || url.startsWith('/_gateway/') || url.startsWith('/_gateway?')) return app.fetch(request, env);
-    if (state.draining) {
-      sendError(env.outgoing, new GatewayError('shutting_down'), resolveRequestId(env.incoming.headers));
-      return RESPONSE_ALREADY_SENT;
+  const requestListener = function gatewayRequest(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    if (url === '/_gateway' || url.startsWith('/_gateway/') || url.startsWith('/_gateway?')) {
+      void gatewayRoutes(req, res);
+      return;
     }
-    await handleClient(env.incoming, env.outgoing);
-    return RESPONSE_ALREADY_SENT;
+    if (state.draining) {
+      sendError(res, new GatewayError('shutting_down'), resolveRequestId(req.headers));
+      return;
+    }
+    handleClient(req, res).catch(() => res.destroy());
   };
 
   return {
     app,
-    fetch,
+    requestListener,
     meter,
     startDraining: () => { state.draining = true; },
     close: () => upstream.close(),

@@ -3,8 +3,8 @@
 // shutting_down) and stop listening, let open generations finish until SHUTDOWN_DEADLINE, settle the
 // rest with what was used, then close the pool (and the embedded database).
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { buildGateway } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
@@ -52,9 +52,11 @@ async function main(): Promise<void> {
     keepAliveTimeout: 65_000,
     connectionsCheckingInterval: Math.max(250, Math.min(30_000, Math.floor(config.clientHeadersTimeoutMs / 2))),
   };
-  const server = serve({ fetch: gateway.fetch, port: config.port, hostname: config.host, serverOptions }, (info) => {
-    logger.info('listening', { port: info.port, host: config.host, instance_id: instanceId, embedded_database: database.embedded !== undefined });
-  }) as Server;
+  const server = http.createServer(serverOptions, gateway.requestListener);
+  server.listen(config.port, config.host, () => {
+    const { port } = server.address() as AddressInfo;
+    logger.info('listening', { port, host: config.host, instance_id: instanceId, embedded_database: database.embedded !== undefined });
+  });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

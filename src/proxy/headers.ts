@@ -14,8 +14,14 @@ const HOP_BY_HOP = [
 const CLIENT_FORBIDDEN = ['x-tenant-id'];
 /** Met on the client's hop; forwarded, it would also make Node write the upstream request head at once. */
 const CLIENT_HOP_ONLY = ['expect'];
+const CLIENT_DROPPED = [...CLIENT_FORBIDDEN, ...CLIENT_HOP_ONLY];
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded'];
 const REQUEST_ID = /^[A-Za-z0-9_.=-]{1,128}$/;
+
+/** Deletes only what is there: `delete` of a present key is what costs (the object leaves V8's fast mode). */
+function drop(headers: IncomingHttpHeaders, names: readonly string[]): void {
+  for (const name of names) if (headers[name] !== undefined) delete headers[name];
+}
 
 /** Removes hop-by-hop headers, including any header the Connection header names. */
 export function stripHopByHop(headers: IncomingHttpHeaders): void {
@@ -26,16 +32,16 @@ export function stripHopByHop(headers: IncomingHttpHeaders): void {
       if (name) delete headers[name];
     }
   }
-  for (const name of HOP_BY_HOP) delete headers[name];
+  drop(headers, HOP_BY_HOP);
 }
 
 /** Prepares the client's headers for the upstream request, in place. */
 export function prepareUpstreamHeaders(headers: IncomingHttpHeaders, trustProxy: boolean): void {
   // No Upgrade either: the gateway's server takes no 'upgrade' event, so a switch could not be tunnelled.
   stripHopByHop(headers);
-  for (const name of [...CLIENT_FORBIDDEN, ...CLIENT_HOP_ONLY]) delete headers[name];
+  drop(headers, CLIENT_DROPPED);
   // Without a trusted proxy in front, client-sent X-Forwarded-* are lies; http-proxy then adds the real ones.
-  if (!trustProxy) for (const name of FORWARDED) delete headers[name];
+  if (!trustProxy) drop(headers, FORWARDED);
 }
 
 /** The client's X-Request-Id when it is safe to echo and log, else a new one. */

@@ -3,8 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
+import http from 'node:http';
 import { buildGateway, type Gateway } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createSql, type Sql } from '../../src/db/sql.ts';
@@ -30,9 +29,8 @@ export async function startGateway(databaseUrl: string, librechatUrl: string, ex
   const instanceId = randomUUID();
   await registerInstance(sql, instanceId, config.flyMachineId);
   const gateway = buildGateway({ config, sql, logger: createLogger(config.logLevel), instanceId });
-  const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: gateway.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server)) as Server;
-  });
+  const server = http.createServer(gateway.requestListener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
