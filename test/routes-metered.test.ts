@@ -164,3 +164,31 @@ describe('stream and abort routes need a token', () => {
     }
   });
 });
+
+describe('clients that leave while the gateway decides', () => {
+  it('leave no hold behind on the routes that stream on the POST', async () => {
+    const ws = await seedWorkspace(h.db.sql, { models: ['agent_*'], requestsLimit: 10_000 });
+    const token = await librechatToken(ws.email);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => new Promise<void>((resolve) => {
+      const req = http.request(`${h.gw.url}/api/agents/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-request-id': `leave-early-${i}` },
+      });
+      req.on('error', () => resolve());
+      req.on('close', () => resolve());
+      // Half leave while admission runs, half while LibreChat is slow to answer (postDelayMs).
+      req.end(JSON.stringify({ model: 'agent_x', stream: true, messages: [{ role: 'user', content: 'hi' }], __fake: { postDelayMs: 300 } }));
+      setTimeout(() => req.destroy(), i % 2 === 0 ? i % 5 : 100);
+    })));
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      const [row] = await h.db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM chat_usage WHERE workspace_id = ${ws.workspaceId} AND status = 'reserved'`;
+      if (row!.n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const rows = await h.db.sql<{ status: string; n: number }[]>`SELECT status, count(*)::int AS n FROM chat_usage WHERE workspace_id = ${ws.workspaceId} GROUP BY status`;
+    expect(rows.find((r) => r.status === 'reserved')).toBeUndefined();
+    const [sum] = await h.db.sql<{ tokens: number; counted: number }[]>`
+      SELECT COALESCE(sum(total_tokens), 0)::int AS tokens, count(*) FILTER (WHERE usage_source IS DISTINCT FROM 'not_taken')::int AS counted
+      FROM chat_usage WHERE workspace_id = ${ws.workspaceId}`;
+    expect(await quotaRow(h.db.sql, ws.workspaceId)).toMatchObject({ tokens_used: sum!.tokens, requests_used: sum!.counted });
+  });
+});

@@ -2,6 +2,7 @@
 // key is chosen from the token's `alg` only within that list, so `alg: none`, an HS256 token signed with
 // a public RSA key (key confusion) or an algorithm we never configured are all rejected. Every failure is
 // the same 401 `unauthenticated`: which check failed would only help an attacker.
+import { createSecretKey } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { GatewayError } from '../errors.ts';
 
@@ -29,7 +30,8 @@ export function bearerToken(authorization: string | undefined): string | undefin
 }
 
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
-  const secret = options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : undefined;
+  // A KeyObject, imported once: given raw bytes, jose would import the key again for every token.
+  const secret = options.jwtSecret ? createSecretKey(Buffer.from(options.jwtSecret, 'utf8')) : undefined;
   // jose caches the key set, refetches on an unknown `kid` (rate-limited by cooldownDuration) and on age.
   const jwks: JWTVerifyGetKey | undefined = options.jwksUrl
     ? createRemoteJWKSet(options.jwksUrl, { cooldownDuration: options.jwksCooldownMs ?? 30_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 5_000 })

@@ -3,7 +3,16 @@
 // collectedUsage is cumulative and replaces them), then final.responseMessage.metadata.usage, then
 // LibreChat's tokenCount/promptTokens, then an estimate with a real tokenizer. The OpenAI-compatible
 // routes' final `usage` chunk (chat completions and responses) is read here too.
-import { countTokens } from 'gpt-tokenizer';
+import { createRequire } from 'node:module';
+
+// The tokenizer's tables cost ~65 MB of memory; most generations never need them (LibreChat reports
+// usage), so they are loaded on the first estimate only.
+let tokenizer: ((text: string) => number) | undefined;
+function countTokens(text: string): number {
+  if (text === '') return 0;
+  tokenizer ??= (createRequire(import.meta.url)('gpt-tokenizer') as { countTokens: (text: string) => number }).countTokens;
+  return tokenizer(text);
+}
 
 export type UsageSource = 'on_token_usage' | 'final_metadata' | 'token_count' | 'openai_usage' | 'estimate' | 'not_taken';
 export type Ending = 'completed' | 'aborted' | 'error';

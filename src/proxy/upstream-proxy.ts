@@ -95,6 +95,14 @@ export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
     }
   });
 
+  // http-proxy does not call a request's error callback for a reset once the client's socket is gone
+  // (it emits 'econnreset' instead): without this, a request whose client left before LibreChat answered
+  // would leave its hold open until the sweeper.
+  proxy.on('econnreset', (_error, clientReq) => {
+    const options = contexts.get(clientReq);
+    if (options && !answered.has(clientReq)) options.onFailure?.(new GatewayError('upstream_unavailable', 'The client left before LibreChat answered.'));
+  });
+
   proxy.on('proxyRes', (upstreamRes, clientReq, clientRes) => {
     const options = contexts.get(clientReq);
     answered.add(clientReq);
@@ -116,6 +124,12 @@ export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
   });
 
   function forward(clientReq: IncomingMessage, clientRes: ServerResponse, options: ForwardOptions): void {
+    if (clientRes.destroyed && !options.keepUpstreamOnClientClose) {
+      // The client left while the gateway was deciding (admission): nothing to forward, and whoever took
+      // a hold for this request must give it back, since LibreChat never saw it.
+      options.onFailure?.(new GatewayError('upstream_unavailable', 'The client left before the request was forwarded.'));
+      return;
+    }
     contexts.set(clientReq, options);
     const onError = (error: Error) => {
       const code = (error as NodeJS.ErrnoException).code;
