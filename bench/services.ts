@@ -1,0 +1,74 @@
+// The contenders and the upstream as child processes: the fake LibreChat (test/helpers/fake-librechat,
+// run by scripts/fake-librechat.ts), the bare http-proxy (bench/bare-proxy.ts), the gateway's production
+// build (`node dist/src/main.js`) and Portkey's open-source gateway (@portkey-ai/gateway's start-server.js).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Cleanup, freePort, startService, type Service } from './processes.ts';
+
+export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const PORTKEY_ENTRY = path.join(ROOT, 'node_modules/@portkey-ai/gateway/build/start-server.js');
+
+/** The LibreChat-compatible upstream. Without JWT_SECRET it decodes tokens instead of verifying them. */
+export function startFake(cleanup: Cleanup, onCrash?: (message: string) => void): Promise<Service> {
+  return startService(cleanup, {
+    name: 'fake-librechat', cwd: ROOT, args: ['--import', 'tsx', 'scripts/fake-librechat.ts'], ...(onCrash ? { onCrash } : {}),
+    env: { PORT: '0', HOST: '127.0.0.1', JWT_SECRET: '' },
+  });
+}
+
+export function startBareProxy(cleanup: Cleanup, target: string, onCrash?: (message: string) => void): Promise<Service> {
+  return startService(cleanup, {
+    name: 'bare-proxy', cwd: ROOT, ...(onCrash ? { onCrash } : {}), args: ['--import', 'tsx', 'bench/bare-proxy.ts'], env: { TARGET: target, PORT: '0' },
+  });
+}
+
+export interface GatewayOptions {
+  onCrash: (message: string) => void;
+  databaseUrl: string;
+  librechatUrl: string;
+  jwtSecret: string;
+  /** When set, the gateway runs under --cpu-prof and writes its profile here on exit. */
+  profileDir?: string | undefined;
+}
+
+export async function startGateway(cleanup: Cleanup, opts: GatewayOptions): Promise<Service> {
+  const entry = path.join(ROOT, 'dist/src/main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build`);
+  const port = await freePort();
+  const profile = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+  return startService(cleanup, {
+    name: 'gateway', cwd: ROOT, args: [...profile, entry], port, readyPath: '/_gateway/readyz', onCrash: opts.onCrash,
+    env: {
+      NODE_ENV: 'production',
+      DATABASE_URL: opts.databaseUrl,
+      LIBRECHAT_URL: opts.librechatUrl,
+      JWT_SECRET: opts.jwtSecret,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      MIGRATE_ON_START: 'false',
+      // Open generations at the end of the run are not worth waiting 25 s for.
+      SHUTDOWN_DEADLINE: '3s',
+    },
+  });
+}
+
+/**
+ * Portkey's gateway. `--port=N` and `--headless` are its CLI (build/start-server.js reads process.argv);
+ * NODE_ENV=production skips its log UI. The fetch shim works around its Node streaming bug.
+ */
+export async function startPortkey(cleanup: Cleanup, onCrash?: (message: string) => void): Promise<Service> {
+  if (!existsSync(PORTKEY_ENTRY)) throw new Error(`${PORTKEY_ENTRY} is missing: npm ci installs @portkey-ai/gateway`);
+  const port = await freePort();
+  return startService(cleanup, {
+    name: 'portkey', cwd: ROOT, port, readyPath: '/', ...(onCrash ? { onCrash } : {}),
+    args: ['--import', './bench/portkey-fetch-shim.mjs', PORTKEY_ENTRY, `--port=${port}`, '--headless'],
+    env: { NODE_ENV: 'production' },
+  });
+}
+
+/** Headers that make Portkey proxy an OpenAI-compatible request to `upstreamBase` (e.g. …/api/agents/v1). */
+export function portkeyHeaders(upstreamBase: string): Record<string, string> {
+  return { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': upstreamBase };
+}
