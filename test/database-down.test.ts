@@ -2,11 +2,10 @@
 // nothing reaches LibreChat; when it comes back the gateway recovers by itself (no restart), and the
 // holds taken before the outage settle exactly once.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.ts';
+import { freePort, startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createSql, type Sql } from '../src/db/sql.ts';
 import { startGateway, type InProcessGateway } from './helpers/gateway.ts';
@@ -23,14 +22,6 @@ let sql: Sql;
 let upstream: UpstreamProcess;
 let gw: InProcessGateway;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const p = (server.address() as { port: number }).port;
-      server.close(() => resolve(p));
-    });
-  });
-}
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'geko-down-'));

@@ -40,7 +40,8 @@ async function loadBinaries(): Promise<Binaries> {
   return (await import(name)) as Binaries;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on right now (the embedded server's; tests' and the bench's too). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

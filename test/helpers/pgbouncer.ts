@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../src/db/embedded.ts';
 
 export interface PgBouncer {
   url: string;
@@ -17,14 +18,6 @@ export function findPgBouncer(): string {
   throw new Error('pgbouncer is not installed (apt-get install -y pgbouncer; .ci/run does this)');
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startPgBouncer(databaseUrl: string): Promise<PgBouncer> {
   const binary = findPgBouncer();
