@@ -93,7 +93,7 @@ export function createClientHandler(deps: ClientHandlerDeps) {
         if (isChatStart) deps.meter.onChatStartResponse(ctx, upstreamRes, res);
         else deps.meter.tapResponse(ctx, upstreamRes, res);
       },
-      onFailure: () => void deps.meter.neverTaken(admitted, 'LibreChat unreachable'),
+      onFailure: (failure) => void deps.meter.neverTaken(admitted, failure.message),
     });
   }
 
