@@ -56,6 +56,24 @@ describe('admission: the happy path', () => {
     expect(sent!.details).toMatchObject({ endpoint: 'openAI', model: 'gpt-4o', hold_tokens: 110 });
   });
 
+  it('names the continued conversation on the audit rows and the usage row from the start', async () => {
+    const ws = await seedWorkspace(h.db.sql, { models: ['gpt-4o'] });
+    const token = await librechatToken(ws.email);
+    const conversationId = `conv-${Date.now()}`;
+    const admitted = await postChat(h.gw.url, { token, body: chatBody({ conversationId, __fake: { ending: 'hang' } }) });
+    expect(admitted.status).toBe(200);
+    const [usage] = await h.db.sql`SELECT conversation_id, status FROM chat_usage WHERE request_id = ${admitted.requestId}`;
+    expect(usage).toMatchObject({ conversation_id: conversationId });
+    const [sent] = await h.db.sql`SELECT resource_id FROM audit_logs WHERE details ->> 'request_id' = ${admitted.requestId}`;
+    expect(sent!.resource_id).toBe(conversationId);
+    const denied = await postChat(h.gw.url, { token, body: chatBody({ conversationId, model: 'o1' }) });
+    const [deniedRow] = await h.db.sql`SELECT resource_id FROM audit_logs WHERE details ->> 'request_id' = ${denied.requestId}`;
+    expect(deniedRow!.resource_id).toBe(conversationId);
+    const fresh = await postChat(h.gw.url, { token, body: chatBody({ conversationId: 'new', model: 'o1' }) });
+    const [freshRow] = await h.db.sql`SELECT resource_id FROM audit_logs WHERE details ->> 'request_id' = ${fresh.requestId}`;
+    expect(freshRow!.resource_id).toBeNull();
+  });
+
   it('re-sends the body to LibreChat byte for byte', async () => {
     const ws = await seedWorkspace(h.db.sql);
     const raw = '{ "text" : "spacing  kept\\u00e9", "model":"gpt-4o",   "endpoint":"openAI", "conversationId": null }';

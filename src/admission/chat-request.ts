@@ -17,6 +17,8 @@ export interface ChatRequestFacts {
   model: string;
   promptText: string;
   bodyOutputCap: number | null;
+  /** The conversation the body continues (null for a new one: LibreChat mints its id). */
+  conversationId: string | null;
 }
 
 function text(value: unknown): string | undefined {
@@ -100,10 +102,16 @@ export async function readChatRequest(
     slots,
     model: slots.map((slot) => slot[0]).join('+').slice(0, 255),
     promptText: routeKind === 'openai_chat' ? openAiPromptText(body) : (text(body.text) ?? ''),
+    conversationId: continuedConversation(body),
     bodyOutputCap:
       positiveInteger(body.max_tokens) ?? positiveInteger(body.maxOutputTokens) ??
       positiveInteger(body.max_completion_tokens) ?? positiveInteger(body.max_output_tokens),
   };
+}
+
+function continuedConversation(body: Body): string | null {
+  const id = text(body.conversationId) ?? text(body.conversation_id);
+  return id && id !== 'new' && id.length <= 255 && !id.includes('\u0000') ? id : null;
 }
 
 /** The text part of a hold: a byte-based upper estimate of the prompt's tokens (4 bytes a token). */

@@ -26,6 +26,8 @@ export interface RequestFacts {
   model: string | null;
   ipAddress: string | null;
   userAgent: string | null;
+  /** The conversation the client continues, when it names one (a new one is only known at settlement). */
+  conversationId?: string | null;
 }
 
 export interface DecisionRow {
@@ -172,9 +174,10 @@ export function admitChatStatement(
       RETURNING q.tokens_limit, q.tokens_used, q.requests_limit, q.requests_used, q.reset_at
     ),
     usage_row AS (
-      INSERT INTO chat_usage (usage_id, request_id, tenant_id, workspace_id, user_id, endpoint, model,
+      INSERT INTO chat_usage (usage_id, request_id, tenant_id, workspace_id, user_id, endpoint, model, conversation_id,
                               hold_tokens, hold_prompt_tokens, status, quota_reset_at, instance_id, ip_address, user_agent)
       SELECT ${input.usageId}::uuid, ${req.requestId}, d.tenant_id, d.workspace_id, d.user_id, ${req.endpoint}, ${req.model},
+             ${req.conversationId ?? null}::text,
              d.hold, LEAST(d.hold, ${input.promptTokens}::int), 'reserved', took.reset_at, ${input.instanceId}::uuid,
              ${req.ipAddress}, ${req.userAgent}
       FROM decision d CROSS JOIN took
@@ -194,7 +197,7 @@ export function admitChatStatement(
       INSERT INTO audit_logs (log_id, tenant_id, workspace_id, user_id, action, resource, resource_id, details,
                               ip_address, user_agent, status, error_message)
       SELECT gen_random_uuid(), f.tenant_id, f.workspace_id, f.user_id,
-             CASE WHEN f.admitted THEN 'chat_sent' ELSE 'chat_denied' END, 'conversation', NULL,
+             CASE WHEN f.admitted THEN 'chat_sent' ELSE 'chat_denied' END, 'conversation', ${req.conversationId ?? null}::text,
              CASE WHEN f.admitted
                THEN jsonb_build_object('request_id', ${req.requestId}::text, 'endpoint', ${req.endpoint}::text,
                                        'model', ${req.model}::text, 'hold_tokens', f.hold, 'usage_id', ${input.usageId}::text)
@@ -233,7 +236,7 @@ export function checkQuotaStatement(sql: Sql, input: { who: IdentityInput; req: 
     audit AS (
       INSERT INTO audit_logs (log_id, tenant_id, workspace_id, user_id, action, resource, resource_id, details,
                               ip_address, user_agent, status, error_message)
-      SELECT gen_random_uuid(), d.tenant_id, d.workspace_id, d.user_id, 'chat_denied', 'conversation', NULL,
+      SELECT gen_random_uuid(), d.tenant_id, d.workspace_id, d.user_id, 'chat_denied', 'conversation', ${req.conversationId ?? null}::text,
              jsonb_strip_nulls(jsonb_build_object('request_id', ${req.requestId}::text, 'endpoint', ${req.endpoint}::text,
                                                   'model', ${req.model}::text, 'code', d.code, 'kind', d.quota_kind)),
              ${req.ipAddress}, ${req.userAgent}, 'failed', d.code

@@ -57,9 +57,9 @@ export function createClientHandler(deps: ClientHandlerDeps) {
     return principalFromClaims(await deps.verifyToken(req.headers.authorization));
   }
 
-  function requestFacts(req: IncomingMessage, requestId: string, endpoint: string, model: string | null): RequestFacts {
+  function requestFacts(req: IncomingMessage, requestId: string, endpoint: string, model: string | null, conversationId: string | null = null): RequestFacts {
     const agent = req.headers['user-agent'];
-    return { requestId, endpoint, model, ipAddress: clientIp(req, config.trustProxy), userAgent: typeof agent === 'string' ? agent : null };
+    return { requestId, endpoint, model, conversationId, ipAddress: clientIp(req, config.trustProxy), userAgent: typeof agent === 'string' ? agent : null };
   }
 
   /** Headers LibreChat gets for a request the gateway resolved. */
@@ -76,7 +76,7 @@ export function createClientHandler(deps: ClientHandlerDeps) {
     const facts = await readChatRequest(route.kind, route.endpoint, body, (id) => deps.lookupAgentModel(id, authorization));
     const who = identityInput(principal, req, config.trustProxy);
     record.model = facts.model;
-    const admitted = await deps.admission.admitChat(who, requestFacts(req, requestId, facts.endpoint, facts.model), facts);
+    const admitted = await deps.admission.admitChat(who, requestFacts(req, requestId, facts.endpoint, facts.model, facts.conversationId), facts);
     Object.assign(record, { tenant_id: admitted.tenantId, workspace_id: admitted.workspaceId, hold_tokens: admitted.hold, usage_id: admitted.usageId });
     const upstreamHeaders = identityHeaders(requestId, admitted.tenantId, admitted.workspaceId);
     Object.assign(req.headers, upstreamHeaders);
