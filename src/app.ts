@@ -56,11 +56,6 @@ export function buildGateway(deps: GatewayDeps) {
   const handleClient = createClientHandler({ config, sql, logger, upstream, verifyToken, admission, lookupAgentModel, meter, metrics });
 
   const app = new Hono<AppEnv>();
-  app.use('*', async function refuseWhileDraining(c, next) {
-    if (!state.draining || c.req.path === '/_gateway/healthz') return next();
-    sendError(c.env.outgoing, new GatewayError('shutting_down'), resolveRequestId(c.env.incoming.headers));
-    return RESPONSE_ALREADY_SENT;
-  });
   registerDashboardRoutes(app, { sql, config, logger });
   registerOpsRoutes(app, { sql, config, verifyToken, admission, metrics });
   app.onError(function unexpectedError(error, c) {
@@ -79,12 +74,13 @@ export function buildGateway(deps: GatewayDeps) {
    */
   const requestListener = function gatewayRequest(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
-    if (url === '/_gateway' || url.startsWith('/_gateway/') || url.startsWith('/_gateway?')) {
-      void gatewayRoutes(req, res);
+    // While draining, only liveness still answers: everything else is refused so the load balancer moves on.
+    if (state.draining && url.split('?')[0] !== '/_gateway/healthz') {
+      sendError(res, new GatewayError('shutting_down'), resolveRequestId(req.headers));
       return;
     }
-    if (state.draining) {
-      sendError(res, new GatewayError('shutting_down'), resolveRequestId(req.headers));
+    if (url === '/_gateway' || url.startsWith('/_gateway/') || url.startsWith('/_gateway?')) {
+      void gatewayRoutes(req, res);
       return;
     }
     handleClient(req, res).catch(() => res.destroy());

@@ -40,12 +40,3 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
   }, destination ?? pino.destination({ dest: 1, sync: false }));
   return wrap(base);
 }
-
-/** Describes an error for a log line without its message payload leaking request data. */
-export function describeError(error: unknown): LogFields {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return { err: error.name, err_code: typeof code === 'string' ? code : undefined };
-  }
-  return { err: typeof error };
-}

@@ -72,14 +72,13 @@ export function createMeter(deps: MeterDeps) {
   }
 
   /** LibreChat never took the generation: settle at once with 0 tokens, giving back hold and request. */
-  function releaseHold(usageId: string, reason: string): Promise<void> {
+  function releaseHold(usageId: string, reason: string, labels: Pick<Settlement, 'tenantId' | 'workspaceId' | 'requestId'> = {}): Promise<void> {
     const usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, source: 'not_taken' as const, perModel: {} };
-    return settle({ usageId, outcome: 'error', usage, neverTaken: true, reason });
+    return settle({ usageId, outcome: 'error', usage, neverTaken: true, reason, ...labels });
   }
 
   function neverTaken(admitted: AdmittedChat, reason: string): Promise<void> {
-    const usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, source: 'not_taken' as const, perModel: {} };
-    return settle({ usageId: admitted.usageId, outcome: 'error', usage, neverTaken: true, reason, ...settlementLabels(admitted) });
+    return releaseHold(admitted.usageId, reason, settlementLabels(admitted));
   }
 
   function hold(ctx: ChatContext, streamId: string, conversationId: string | undefined): void {
