@@ -1,0 +1,92 @@
+// The per-chat statements find their chat_usage row by primary key whatever plan PostgreSQL caches.
+// postgres.js prepares every statement, and after five runs PostgreSQL may keep one generic plan for the
+// connection's life (up to 30 minutes). A generic plan made while the table was small once picked a
+// partial index over open holds for `usage_id = $1 AND status = 'reserved'`, so every settlement walked
+// every open hold: 0.7 ms with 3,000 open streams, growing with them. These run the real statements with
+// plan_cache_mode = force_generic_plan and read the plan auto_explain reports.
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admitChatStatement } from '../src/admission/statement.ts';
+import type { Sql } from '../src/db/sql.ts';
+import { settleUsage } from '../src/metering/settle.ts';
+import { findStreamHolder, recordStreamHolder } from '../src/metering/stream-routing.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
+
+const OPEN_HOLDS = 400;
+
+let db: TestDatabase;
+let ws: SeededWorkspace;
+let instanceId: string;
+let plans: string[] = [];
+let generic: Sql;
+
+async function admit(sql: Sql): Promise<string> {
+  const usageId = randomUUID();
+  const [row] = await admitChatStatement(sql, {
+    who: { tenantClaimed: true, tenantId: ws.tenantId, userId: ws.userId, email: null, host: 'localhost', workspaceGiven: true, workspaceId: ws.workspaceId },
+    req: { requestId: randomUUID(), endpoint: 'agents', model: 'gpt-4o', ipAddress: '127.0.0.1', userAgent: 'plans' },
+    slots: [['gpt-4o']], promptTokens: 5, bodyOutputCap: null, usageId, instanceId,
+  });
+  expect(row?.code).toBeNull();
+  return usageId;
+}
+
+/** The plan nodes auto_explain logged for the statements `run` executes on the generic-plan connection. */
+async function planOf(run: () => Promise<unknown>): Promise<string> {
+  plans = [];
+  await run();
+  return plans.join('\n');
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ws = await seedWorkspace(db.sql, { models: ['gpt-4o'], tokensLimit: 100_000_000, requestsLimit: 1_000_000 });
+  instanceId = randomUUID();
+  await db.sql`INSERT INTO gateway_instances (instance_id) VALUES (${instanceId})`;
+  // Many open holds, and no ANALYZE since: the state a long-lived connection planned in.
+  for (let i = 0; i < OPEN_HOLDS; i += 1) await admit(db.sql);
+  generic = postgres(db.url, {
+    max: 1, prepare: true,
+    connection: { plan_cache_mode: 'force_generic_plan', TimeZone: 'UTC' },
+    onnotice: (notice) => { plans.push(String(notice.message)); },
+  }) as unknown as Sql;
+  await generic.unsafe(`LOAD 'auto_explain'`);
+  await generic.unsafe(`SET auto_explain.log_min_duration = 0; SET auto_explain.log_level = notice; SET client_min_messages = notice`);
+});
+
+afterAll(async () => {
+  await generic?.end({ timeout: 5 });
+  await db?.drop();
+});
+
+describe('generic plans with many open holds', () => {
+  it('settlement updates its chat_usage row through the primary key', async () => {
+    const usageId = await admit(db.sql);
+    const plan = await planOf(() => settleUsage(generic, {
+      usageId, outcome: 'completed',
+      usage: { promptTokens: 5, completionTokens: 7, totalTokens: 12, source: 'on_token_usage', perModel: {} },
+    }));
+    expect(plan).toMatch(/Update on chat_usage[\s\S]*?Index Scan using chat_usage_pkey on chat_usage/);
+    const [row] = await db.sql<{ status: string; total_tokens: number }[]>`SELECT status, total_tokens FROM chat_usage WHERE usage_id = ${usageId}`;
+    expect(row).toEqual({ status: 'settled', total_tokens: 12 });
+  });
+
+  it('recording the stream holder finds the row through the primary key, and the holder is found by stream id', async () => {
+    const usageId = await admit(db.sql);
+    const streamId = `stream-${randomUUID()}`;
+    const plan = await planOf(() => recordStreamHolder(generic, usageId, streamId, 'conv-1'));
+    expect(plan).toMatch(/Update on chat_usage[\s\S]*?Index Scan using chat_usage_pkey on chat_usage/);
+    await db.sql`UPDATE gateway_instances SET fly_machine_id = 'machine-a' WHERE instance_id = ${instanceId}`;
+    const lookup = await planOf(() => findStreamHolder(generic, streamId, 60_000));
+    expect(lookup).toMatch(/Index Scan (Backward )?using idx_chat_usage_stream_open on chat_usage/);
+    expect(await findStreamHolder(db.sql, streamId, 60_000)).toBe('machine-a');
+  });
+
+  it('a settled row cannot stay in the open-holds indexes: status and settled_at move together', async () => {
+    const usageId = await admit(db.sql);
+    await expect(db.sql`UPDATE chat_usage SET status = 'settled' WHERE usage_id = ${usageId}`).rejects.toThrow(/chat_usage_open_iff_unsettled/);
+    await expect(db.sql`UPDATE chat_usage SET settled_at = now() WHERE usage_id = ${usageId}`).rejects.toThrow(/chat_usage_open_iff_unsettled/);
+  });
+});
