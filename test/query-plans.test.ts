@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admitChatStatement } from '../src/admission/statement.ts';
+import { admitChatStatement, checkQuotaStatement, readQuotaStatement, type IdentityInput } from '../src/admission/statement.ts';
 import type { Sql } from '../src/db/sql.ts';
 import { settleUsage } from '../src/metering/settle.ts';
 import { findStreamHolder, recordStreamHolder } from '../src/metering/stream-routing.ts';
@@ -22,13 +22,15 @@ let instanceId: string;
 let plans: string[] = [];
 let generic: Sql;
 
-async function admit(sql: Sql): Promise<string> {
+function claimed(): IdentityInput {
+  return { tenantClaimed: true, tenantId: ws.tenantId, userId: ws.userId, email: null, host: 'localhost', workspaceGiven: true, workspaceId: ws.workspaceId };
+}
+
+const facts = () => ({ requestId: randomUUID(), endpoint: 'agents', model: 'gpt-4o', ipAddress: '127.0.0.1', userAgent: 'plans' });
+
+async function admit(sql: Sql, who: IdentityInput = claimed()): Promise<string> {
   const usageId = randomUUID();
-  const [row] = await admitChatStatement(sql, {
-    who: { tenantClaimed: true, tenantId: ws.tenantId, userId: ws.userId, email: null, host: 'localhost', workspaceGiven: true, workspaceId: ws.workspaceId },
-    req: { requestId: randomUUID(), endpoint: 'agents', model: 'gpt-4o', ipAddress: '127.0.0.1', userAgent: 'plans' },
-    slots: [['gpt-4o']], promptTokens: 5, bodyOutputCap: null, usageId, instanceId,
-  });
+  const [row] = await admitChatStatement(sql, { who, req: facts(), slots: [['gpt-4o']], promptTokens: 5, bodyOutputCap: null, usageId, instanceId });
   expect(row?.code).toBeNull();
   return usageId;
 }
@@ -45,6 +47,18 @@ beforeAll(async () => {
   ws = await seedWorkspace(db.sql, { models: ['gpt-4o'], tokensLimit: 100_000_000, requestsLimit: 1_000_000 });
   instanceId = randomUUID();
   await db.sql`INSERT INTO gateway_instances (instance_id) VALUES (${instanceId})`;
+  // 20,000 other tenants, each with a user and a workspace: identity lookups must not grow with them.
+  await db.sql`INSERT INTO tenants (tenant_id, name) SELECT gen_random_uuid(), 'Other ' || i FROM generate_series(1, 20000) i`;
+  await db.sql`INSERT INTO users (user_id, tenant_id, email)
+               SELECT gen_random_uuid(), tenant_id, 'u-' || tenant_id || '@example.com' FROM tenants WHERE name LIKE 'Other %'`;
+  await db.sql`INSERT INTO workspaces (workspace_id, tenant_id, name, created_by)
+               SELECT gen_random_uuid(), tenant_id, 'W', user_id FROM users WHERE email LIKE 'u-%'`;
+  await db.sql`INSERT INTO workspace_members (workspace_id, user_id) SELECT workspace_id, created_by FROM workspaces WHERE name = 'W'`;
+  await db.sql`INSERT INTO workspace_config (config_id, workspace_id, enabled_models)
+               SELECT gen_random_uuid(), workspace_id, '["gpt-4o"]' FROM workspaces WHERE name = 'W'`;
+  await db.sql`INSERT INTO workspace_quotas (quota_id, workspace_id, tokens_limit, requests_limit)
+               SELECT gen_random_uuid(), workspace_id, 1000, 10 FROM workspaces WHERE name = 'W'`;
+  await db.sql`ANALYZE`;
   // Many open holds, and no ANALYZE since: the state a long-lived connection planned in.
   for (let i = 0; i < OPEN_HOLDS; i += 1) await admit(db.sql);
   generic = postgres(db.url, {
@@ -89,4 +103,27 @@ describe('generic plans with many open holds', () => {
     await expect(db.sql`UPDATE chat_usage SET status = 'settled' WHERE usage_id = ${usageId}`).rejects.toThrow(/chat_usage_open_iff_unsettled/);
     await expect(db.sql`UPDATE chat_usage SET settled_at = now() WHERE usage_id = ${usageId}`).rejects.toThrow(/chat_usage_open_iff_unsettled/);
   });
+});
+
+describe('identity lookups among 20,000 tenants', () => {
+  const BIG_TABLES = ['tenants', 'users', 'workspaces', 'workspace_members', 'workspace_config', 'workspace_quotas', 'chat_usage'];
+  const variants: Array<[string, () => IdentityInput]> = [
+    ['tenant and user claimed, workspace named', claimed],
+    ['email only, workspace named', () => ({ ...claimed(), tenantClaimed: false, tenantId: null, userId: null, email: ws.email })],
+    ['tenant claimed, workspace from the only membership', () => ({ ...claimed(), workspaceGiven: false, workspaceId: null })],
+    ['email only, workspace from the only membership', () => ({ ...claimed(), tenantClaimed: false, tenantId: null, userId: null, email: ws.email, workspaceGiven: false, workspaceId: null })],
+  ];
+  for (const [name, who] of variants) {
+    it(`${name}: no statement scans a whole table`, async () => {
+      const plan = await planOf(async () => {
+        await admit(generic, who());
+        const [check] = await checkQuotaStatement(generic, { who: who(), req: facts() });
+        expect(check?.code).toBeNull();
+        const [read] = await readQuotaStatement(generic, who());
+        expect(read?.workspace_id).toBe(ws.workspaceId);
+      });
+      expect(plan.match(/Update on workspace_quotas/g)).toHaveLength(1);
+      for (const table of BIG_TABLES) expect(plan).not.toMatch(new RegExp(`Seq Scan on ${table}\\b`));
+    });
+  }
 });

@@ -58,9 +58,11 @@ function identityCtes(sql: Sql, who: IdentityInput, viewerMayPass: boolean): Pen
                        CASE WHEN jsonb_typeof(t.metadata -> 'domains') = 'array' THEN t.metadata -> 'domains' ELSE '[]'::jsonb END) d
                      WHERE lower(d) = ${who.host}) AS host_match
       FROM tenants t
-      WHERE CASE WHEN ${who.tenantClaimed}::boolean THEN t.tenant_id = ${who.tenantId}::uuid
-            ELSE t.tenant_id IN (SELECT u.tenant_id FROM users u
-                                 WHERE lower(u.email) = lower(${who.email}::text) AND u.deleted_at IS NULL) END
+      WHERE t.tenant_id IN (SELECT ${who.tenantId}::uuid WHERE ${who.tenantClaimed}::boolean
+                            UNION ALL
+                            SELECT u.tenant_id FROM users u
+                            WHERE NOT ${who.tenantClaimed}::boolean
+                              AND lower(u.email) = lower(${who.email}::text) AND u.deleted_at IS NULL)
     ),
     pick AS (
       SELECT count(*)::int AS n,
@@ -84,20 +86,24 @@ function identityCtes(sql: Sql, who: IdentityInput, viewerMayPass: boolean): Pen
         WHEN pick.n_host = 0 AND pick.n = 1 THEN pick.any_tenant END
       LEFT JOIN LATERAL (
         SELECT uu.user_id, uu.status, uu.deleted_at FROM users uu
-        WHERE uu.tenant_id = t.tenant_id
-          AND CASE WHEN ${who.userId}::uuid IS NOT NULL THEN uu.user_id = ${who.userId}::uuid
-                   ELSE lower(uu.email) = lower(${who.email}::text) END
-        ORDER BY uu.deleted_at IS NULL DESC, (uu.status = 'active') DESC
-        LIMIT 1
+        WHERE ${who.userId}::uuid IS NOT NULL AND uu.user_id = ${who.userId}::uuid AND uu.tenant_id = t.tenant_id
+        UNION ALL
+        SELECT * FROM (
+          SELECT uu.user_id, uu.status, uu.deleted_at FROM users uu
+          WHERE ${who.userId}::uuid IS NULL AND lower(uu.email) = lower(${who.email}::text) AND uu.tenant_id = t.tenant_id
+          ORDER BY uu.deleted_at IS NULL DESC, (uu.status = 'active') DESC
+          LIMIT 1) by_email
       ) u ON true
       LEFT JOIN LATERAL (
         SELECT ww.workspace_id, ww.status, ww.deleted_at FROM workspaces ww
-        WHERE ww.tenant_id = t.tenant_id AND ww.workspace_id = CASE
-          WHEN ${who.workspaceGiven}::boolean THEN ${who.workspaceId}::uuid
-          ELSE (SELECT CASE WHEN count(*) = 1 THEN (array_agg(mm.workspace_id))[1] END
-                FROM workspace_members mm JOIN workspaces aw ON aw.workspace_id = mm.workspace_id
-                WHERE mm.user_id = u.user_id AND aw.tenant_id = t.tenant_id
-                  AND aw.status = 'active' AND aw.deleted_at IS NULL) END
+        WHERE ${who.workspaceGiven}::boolean AND ww.workspace_id = ${who.workspaceId}::uuid AND ww.tenant_id = t.tenant_id
+        UNION ALL
+        SELECT ww.workspace_id, ww.status, ww.deleted_at FROM workspaces ww
+        WHERE NOT ${who.workspaceGiven}::boolean AND ww.tenant_id = t.tenant_id
+          AND ww.workspace_id = (SELECT CASE WHEN count(*) = 1 THEN (array_agg(mm.workspace_id))[1] END
+                                 FROM workspace_members mm JOIN workspaces aw ON aw.workspace_id = mm.workspace_id
+                                 WHERE mm.user_id = u.user_id AND aw.tenant_id = t.tenant_id
+                                   AND aw.status = 'active' AND aw.deleted_at IS NULL)
       ) w ON true
       LEFT JOIN workspace_members m ON m.workspace_id = w.workspace_id AND m.user_id = u.user_id
       LEFT JOIN workspace_config cfg ON cfg.workspace_id = w.workspace_id
