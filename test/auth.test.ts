@@ -86,6 +86,40 @@ describe('identity-provider tokens through JWKS', () => {
     expect(jwksFetches).toBeGreaterThan(fetchesBefore);
   });
 
+  it('remembers a verified token at most a minute: a key dropped from the set stops counting by then', async () => {
+    let clock = Date.now();
+    const verify = createTokenVerifier({
+      jwksUrl: new URL(jwksUrl), issuer: 'https://idp.example.test', audience: 'geko', jwksCooldownMs: 0, now: () => clock,
+    });
+    const token = await idpToken({ sub: 'kept' });
+    expect((await verify(`Bearer ${token}`)).sub).toBe('kept');
+    const before = served;
+    try {
+      // The provider drops k1; an unknown kid makes jose fetch the new set.
+      served = [{ ...(await exportJWK(rotated.publicKey)), kid: 'k2', alg: 'RS256', use: 'sig' }];
+      await expect(verify(`Bearer ${await idpToken({ sub: 'x' }, rotated.privateKey, 'k9')}`)).rejects.toMatchObject({ code: 'unauthenticated' });
+      clock += 59_000;
+      expect((await verify(`Bearer ${token}`)).sub).toBe('kept');
+      clock += 2_000;
+      await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({ code: 'unauthenticated' });
+    } finally {
+      served = before;
+    }
+  });
+
+  it('never honours a remembered token past its exp', async () => {
+    let clock = Date.now();
+    const verify = createTokenVerifier({ jwtSecret: 'remembered-secret-long-enough-for-hs256', now: () => clock, cacheTtlMs: 10 * 60_000 });
+    const exp = Math.floor(clock / 1000) + 30;
+    const token = await signHs256({ email: 'a@example.com' }, { secret: 'remembered-secret-long-enough-for-hs256', expiresIn: exp });
+    expect((await verify(`Bearer ${token}`)).email).toBe('a@example.com');
+    clock = exp * 1000 - 1;
+    expect((await verify(`Bearer ${token}`)).email).toBe('a@example.com');
+    clock = exp * 1000;
+    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({ code: 'unauthenticated' });
+    await expect(verify(`Bearer ${token.slice(0, -2)}xx`)).rejects.toMatchObject({ code: 'unauthenticated' });
+  });
+
   it('rejects a wrong issuer, a wrong audience and a key that is not in the set', async () => {
     const ws = await seedWorkspace(db.sql);
     const claims = { tid: ws.tenantId, sub: ws.userId };
