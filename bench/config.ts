@@ -9,6 +9,8 @@
 //   BENCH_SKIP_BUILD=1   use the existing dist/ instead of running `npm run build`
 //   BENCH_PROFILE=1      run the gateway under `node --cpu-prof` and summarise its top self-time functions
 //   BENCH_ONLY           comma-separated scenario names to run (default: all), e.g. small_json,metered_c16
+//   BENCH_DB_POOL_MAX    the gateway's DB_POOL_MAX (default 4: PostgreSQL shares the machine's 2 cores)
+//   BENCH_FIXED_RATE     offered requests/s of the fixed-rate latency comparison (default 200)
 
 export interface BenchConfig {
   quick: boolean;
@@ -27,6 +29,9 @@ export interface BenchConfig {
   profile: boolean;
   /** Scenario names to run; empty: all. */
   only: string[];
+  dbPoolMax: number;
+  /** Offered load of the fixed-rate latency comparison (well under saturation, so latency is not queueing). */
+  fixedRate: number;
 }
 
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -58,6 +63,8 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     sqlSampleChats: quick ? 20 : 100,
     skipBuild: flag(env, 'BENCH_SKIP_BUILD'),
     profile: flag(env, 'BENCH_PROFILE'),
+    dbPoolMax: Math.round(positive(env, 'BENCH_DB_POOL_MAX', 4)),
+    fixedRate: Math.round(positive(env, 'BENCH_FIXED_RATE', 200)),
     only: (env.BENCH_ONLY ?? '').split(',').map((name) => name.trim()).filter(Boolean),
   };
 }

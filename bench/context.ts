@@ -3,13 +3,15 @@
 // growing database) hits every contender alike, with the order rotated each round.
 import type { Sql } from '../src/db/sql.ts';
 import type { BenchConfig } from './config.ts';
-import { runLoad, summarise, type LoadOptions, type LoadResult, type LoadSummary } from './load.ts';
+import { runLoad, runPaced, summarise, type LoadOptions, type LoadResult, type LoadSummary } from './load.ts';
 import { readCpuSeconds, readCpuSecondsTree } from './processes.ts';
 import type { BenchSeed } from './seed.ts';
 
 export interface BenchContext {
   cfg: BenchConfig;
   sql: Sql;
+  /** The database as the gateway connects to it (role postgres), for statements driven straight from the bench. */
+  databaseUrl: string;
   seed: BenchSeed;
   token: string;
   urls: { direct: string; bare: string; gateway: string; portkey: string | null };
@@ -61,7 +63,8 @@ export async function alternate(
       const contender = contenders[(i + round) % contenders.length]!;
       const pid = contender.process ? ctx.pids[contender.process] : null;
       const before = { own: pid ? readCpuSeconds(pid) : null, db: readCpuSecondsTree(ctx.postgresPid) };
-      const result = await runLoad({ ...contender.load, connections, seconds: ctx.cfg.seconds });
+      const options = { ...contender.load, connections, seconds: ctx.cfg.seconds };
+      const result = await (options.rate ? runPaced({ ...options, rate: options.rate }) : runLoad(options));
       cpu.set(contender.name, accumulate(cpu.get(contender.name), before.own, pid ? readCpuSeconds(pid) : null));
       dbCpu.set(contender.name, accumulate(dbCpu.get(contender.name), before.db, readCpuSecondsTree(ctx.postgresPid)));
       runs.get(contender.name)!.push(result);
@@ -86,6 +89,7 @@ export async function alternate(
 /** A short unmeasured run of each contender: opens connections, warms the JIT and the pools. */
 export async function warmUp(ctx: BenchContext, contenders: Contender[], connections: number): Promise<void> {
   for (const contender of contenders) {
+    if (contender.load.rate) continue; // the saturating warm-up of its closed-loop twin is enough
     await runLoad({ ...contender.load, connections, seconds: ctx.cfg.warmupSeconds });
   }
 }

@@ -2,6 +2,7 @@
 // connections. Its own latency histogram has 1 ms resolution, too coarse for sub-millisecond deltas,
 // so every response's time (process.hrtime, float ms) is taken from its 'response' event instead and
 // percentiles are computed exactly. Only 2xx answers count for requests/s and latency.
+import http from 'node:http';
 import autocannon from 'autocannon';
 
 export interface LoadOptions {
@@ -13,6 +14,8 @@ export interface LoadOptions {
   body?: string;
   /** Rewrites each request (e.g. rotates a header); autocannon calls it per request. */
   rotateHeaders?: () => Record<string, string>;
+  /** A fixed offered load in requests/s, evenly spaced over up to `connections` sockets (runPaced); unset: as fast as answered. */
+  rate?: number;
 }
 
 export interface LoadResult {
@@ -84,6 +87,60 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
         failed += 1;
       }
     });
+  });
+}
+
+/**
+ * An open-loop load: one request every 1/rate s whatever the answers do, over a keep-alive pool of up to
+ * `connections` sockets, so latency is the service time, not queueing behind the generator's own
+ * closed loop (autocannon's rate limit sends each second's share in a burst). For latency at a load every
+ * contender sustains.
+ */
+export function runPaced(opts: LoadOptions & { rate: number }): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections });
+  const samples = new SampleBuffer();
+  const statuses: Record<string, number> = {};
+  const counts = { ok: 0, failed: 0, errors: 0, pending: 0 };
+  const body = opts.body !== undefined ? Buffer.from(opts.body) : undefined;
+  const headers = { ...opts.headers, ...(body ? { 'content-length': String(body.length) } : {}) };
+  const total = Math.max(1, Math.round(opts.rate * opts.seconds));
+  const started = process.hrtime.bigint();
+  const elapsedMs = () => Number(process.hrtime.bigint() - started) / 1e6;
+  return new Promise((resolve) => {
+    let sent = 0;
+    const finish = () => {
+      if (sent < total || counts.pending > 0) return;
+      agent.destroy();
+      resolve({ ok: counts.ok, failed: counts.failed, errors: counts.errors, statuses, durationS: elapsedMs() / 1000, samples: samples.toArray() });
+    };
+    const fire = () => {
+      const t0 = process.hrtime.bigint();
+      counts.pending += 1;
+      const req = http.request(opts.url, { method: opts.method ?? 'GET', headers: { ...headers, ...opts.rotateHeaders?.() }, agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          const code = res.statusCode ?? 0;
+          statuses[code] = (statuses[code] ?? 0) + 1;
+          if (code >= 200 && code < 300) {
+            counts.ok += 1;
+            samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+          } else {
+            counts.failed += 1;
+          }
+          counts.pending -= 1;
+          finish();
+        });
+      });
+      req.on('error', () => { counts.errors += 1; counts.pending -= 1; finish(); });
+      req.end(body);
+    };
+    const tick = () => {
+      // Catch up on every request due by now (timers fire late under load), then sleep until the next one.
+      while (sent < total && sent * (1000 / opts.rate) <= elapsedMs()) { sent += 1; fire(); }
+      if (sent < total) setTimeout(tick, Math.max(0, sent * (1000 / opts.rate) - elapsedMs()));
+      else finish();
+    };
+    tick();
   });
 }
 

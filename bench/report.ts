@@ -47,6 +47,10 @@ export function checkTargets(keys: Keys, concurrencies: number[]): Record<string
       when(['passthrough_rps_ratio_vs_bare_proxy'], () => n('passthrough_rps_ratio_vs_bare_proxy')! >= 0.9)),
     metered_p50: check('added p50 < 1 ms (c=16)', n('metered_added_p50_ms'), when(['metered_added_p50_ms'], () => n('metered_added_p50_ms')! < 1)),
     metered_p99: check('added p99 < 5 ms (c=16)', n('metered_added_p99_ms'), when(['metered_added_p99_ms'], () => n('metered_added_p99_ms')! < 5)),
+    metered_p50_paced: check('same, at a fixed rate below saturation: p50 < 1 ms', n('metered_added_p50_ms_at_fixed_rate'),
+      when(['metered_added_p50_ms_at_fixed_rate'], () => n('metered_added_p50_ms_at_fixed_rate')! < 1)),
+    metered_p99_paced: check('same, at a fixed rate below saturation: p99 < 5 ms', n('metered_added_p99_ms_at_fixed_rate'),
+      when(['metered_added_p99_ms_at_fixed_rate'], () => n('metered_added_p99_ms_at_fixed_rate')! < 5)),
     sql_admission: check('exactly 1 admission statement per chat', n('sql_admission_statements_per_chat'),
       when(['sql_admission_statements_per_chat'], () => n('sql_admission_statements_per_chat') === 1)),
     sql_settlement: check('exactly 1 settlement statement per chat', n('sql_settlement_statements_per_chat'),
@@ -63,6 +67,8 @@ export function checkTargets(keys: Keys, concurrencies: number[]): Record<string
     history: check('admission p50 with 10M audit rows within 10% of empty', n('admission_p50_ratio_large_vs_empty'),
       when(['admission_p50_ratio_large_vs_empty'], () => n('admission_p50_ratio_large_vs_empty')! <= 1.1)),
     hot_row: check('>= 2,000 admissions/s on one workspace', n('hot_row_admissions_per_s'), when(['hot_row_admissions_per_s'], () => n('hot_row_admissions_per_s')! >= 2000)),
+    quota_row: check('same, statements driven directly (the row itself)', n('quota_row_admissions_per_s'),
+      when(['quota_row_admissions_per_s'], () => n('quota_row_admissions_per_s')! >= 2000)),
   };
 }
 

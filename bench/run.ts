@@ -19,6 +19,7 @@ import { formatProfile, summariseProfileFile, type ProfileSummary } from './prof
 import { checkTargets, describeMachine, formatKeys, formatTable, formatTargets, type Machine } from './report.ts';
 import { runHistory } from './scenarios/history.ts';
 import { runHotRow } from './scenarios/hot-row.ts';
+import { runQuotaRow } from './scenarios/quota-row.ts';
 import { runMetered } from './scenarios/metered.ts';
 import { openAiContenders, probeOpenAi, runOpenAi } from './scenarios/openai.ts';
 import { runPassthrough, tableJson, type ContenderTable } from './scenarios/passthrough.ts';
@@ -76,12 +77,12 @@ async function setUp(cfg: BenchConfig, cleanup: Cleanup, state: RunState, profil
   // Short generations unless a request says otherwise (Portkey strips the per-request `__fake` field).
   await request(`${fake.url}/__fake/defaults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ deltas: ['hi'], frameIntervalMs: 0, startDelayMs: 0 }) });
   const jwtSecret = randomBytes(32).toString('hex');
-  const gatewayOptions = { databaseUrl: db.gatewayUrl, librechatUrl: fake.url, jwtSecret, profileDir, onCrash };
+  const gatewayOptions = { databaseUrl: db.gatewayUrl, librechatUrl: fake.url, jwtSecret, profileDir, onCrash, dbPoolMax: cfg.dbPoolMax };
   let gateway = await startGateway(cleanup, gatewayOptions);
   const bare = await startBareProxy(cleanup, fake.url, onCrash);
   log(`fake ${fake.url}, gateway ${gateway.url} (pid ${gateway.pid}), bare proxy ${bare.url}`);
   const ctx: BenchContext = {
-    cfg, sql: db.sql, seed, token: await benchToken(seed, jwtSecret), log,
+    cfg, sql: db.sql, seed, token: await benchToken(seed, jwtSecret), log, databaseUrl: db.gatewayUrl,
     urls: { direct: fake.url, bare: bare.url, gateway: gateway.url, portkey: null },
     pids: { fake: fake.pid, bare: bare.pid, gateway: gateway.pid, portkey: null }, postgresPid: db.pid,
     restartGateway: async () => {
@@ -125,6 +126,7 @@ async function runScenarios(ctx: BenchContext, state: RunState): Promise<void> {
   await scenario(state, 'sse', () => runSse(ctx));
   await withTable(state, 'openai_route', () => runOpenAi(ctx));
   await withTable(state, 'hot_row_c64', () => runHotRow(ctx));
+  await scenario(state, 'quota_row', () => runQuotaRow(ctx));
   await scenario(state, 'streams_memory', () => runStreams(ctx));
   await scenario(state, 'history', () => runHistory(ctx));
 }
@@ -150,7 +152,7 @@ async function writeOutputs(cfg: BenchConfig, state: RunState, machine: Machine,
   const tables = Object.fromEntries(Object.entries(state.tables).map(([name, table]) => [name, tableJson(table)]));
   const json = {
     date: new Date().toISOString(), machine,
-    config: { seconds: cfg.seconds, rounds: cfg.rounds, quick: cfg.quick, concurrencies: cfg.concurrencies, streams: cfg.streams },
+    config: { seconds: cfg.seconds, rounds: cfg.rounds, quick: cfg.quick, concurrencies: cfg.concurrencies, streams: cfg.streams, gateway_db_pool_max: cfg.dbPoolMax, fixed_rate: cfg.fixedRate },
     duration_s: Math.round((Date.now() - t0) / 1000),
     ...state.keys, tables, targets, ...(profile ? { gateway_cpu_profile: profile } : {}), notes: state.notes, errors: state.errors,
   };

@@ -28,6 +28,7 @@ export interface GatewayOptions {
   databaseUrl: string;
   librechatUrl: string;
   jwtSecret: string;
+  dbPoolMax: number;
   /** When set, the gateway runs under --cpu-prof and writes its profile here on exit. */
   profileDir?: string | undefined;
 }
@@ -48,6 +49,9 @@ export async function startGateway(cleanup: Cleanup, opts: GatewayOptions): Prom
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       MIGRATE_ON_START: 'false',
+      // PostgreSQL has the same two cores: more backends than ~2 per core only add lock and context-switch
+      // cost on the hot quota row (measured: pool 4 vs the default 10, +5-10 % chats/s).
+      DB_POOL_MAX: String(opts.dbPoolMax),
       // Open generations at the end of the run are not worth waiting 25 s for.
       SHUTDOWN_DEADLINE: '3s',
     },

@@ -32,6 +32,19 @@ export function chatStartContender(ctx: BenchContext, name: string, base: string
   };
 }
 
+/** Sum (s) and count of geko_admission_duration_seconds from the gateway's metrics; null if unreadable. */
+async function admissionTotals(ctx: BenchContext): Promise<{ sum: number; count: number } | null> {
+  try {
+    const text = await (await fetch(`${ctx.urls.gateway}/_gateway/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    const sum = value('geko_admission_duration_seconds_sum');
+    const count = value('geko_admission_duration_seconds_count');
+    return Number.isFinite(sum) && Number.isFinite(count) ? { sum, count } : null;
+  } catch {
+    return null;
+  }
+}
+
 export interface MeteredResult {
   table: ContenderTable;
   keys: Record<string, unknown>;
@@ -44,12 +57,26 @@ export async function runMetered(ctx: BenchContext): Promise<MeteredResult> {
     chatStartContender(ctx, 'direct_chat_start', ctx.urls.direct, 'fake'),
     chatStartContender(ctx, 'bare_proxy_chat_start', ctx.urls.bare, 'bare'),
   ];
+  // The same two at a fixed offered load far below saturation: latency without queueing.
+  const rate = ctx.cfg.fixedRate;
+  const paced: Contender[] = [
+    { ...contenders[0]!, name: `gateway_passthrough_${rate}rps`, load: { ...contenders[0]!.load, rate } },
+    { ...contenders[1]!, name: `gateway_chat_start_${rate}rps`, load: { ...contenders[1]!.load, rate } },
+    { ...contenders[2]!, name: `direct_chat_start_${rate}rps`, load: { ...contenders[2]!.load, rate } },
+  ];
   await warmUp(ctx, contenders, 16);
   const before = await waitForSettlement(ctx);
   const row = await alternate(ctx, contenders, 16, 'metered');
+  const admissionBefore = await admissionTotals(ctx);
+  const pacedRow = await alternate(ctx, paced, 16, `metered ${rate} req/s`);
+  const admissionAfter = await admissionTotals(ctx);
+  Object.assign(row, pacedRow);
   const unsettled = (await waitForSettlement(ctx)) - before;
   const g = row.gateway_chat_start!;
   const pass = row.gateway_passthrough!;
+  const gPaced = pacedRow[paced[1]!.name]!;
+  const passPaced = pacedRow[paced[0]!.name]!;
+  const directPaced = pacedRow[paced[2]!.name]!;
   return {
     table: { c16: row },
     keys: {
@@ -59,6 +86,14 @@ export async function runMetered(ctx: BenchContext): Promise<MeteredResult> {
       metered_added_p50_ms_vs_direct_chat_start: round3(g.p50 - row.direct_chat_start!.p50),
       metered_added_p99_ms_vs_direct_chat_start: round3(g.p99 - row.direct_chat_start!.p99),
       metered_added_p50_ms_vs_bare_proxy_chat_start: round3(g.p50 - row.bare_proxy_chat_start!.p50),
+      metered_added_p50_ms_at_fixed_rate: round3(gPaced.p50 - passPaced.p50),
+      metered_added_p99_ms_at_fixed_rate: round3(gPaced.p99 - passPaced.p99),
+      metered_added_p50_ms_at_fixed_rate_vs_direct_chat_start: round3(gPaced.p50 - directPaced.p50),
+      metered_added_p99_ms_at_fixed_rate_vs_direct_chat_start: round3(gPaced.p99 - directPaced.p99),
+      // The gateway's own histogram: how much of the added time is the admission statement's round-trip.
+      metered_admission_mean_ms_at_fixed_rate: admissionBefore && admissionAfter && admissionAfter.count > admissionBefore.count
+        ? round3(((admissionAfter.sum - admissionBefore.sum) * 1000) / (admissionAfter.count - admissionBefore.count)) : null,
+      metered_fixed_rate_basis: `the same two routes at ${rate} req/s offered (evenly spaced, up to 16 connections), below saturation`,
       metered_chat_start_rps_c16: Math.round(g.rps),
       metered_chat_start_p50_ms_c16: round3(g.p50),
       metered_chat_start_p99_ms_c16: round3(g.p99),
