@@ -58,6 +58,11 @@ beforeAll(async () => {
                SELECT gen_random_uuid(), workspace_id, '["gpt-4o"]' FROM workspaces WHERE name = 'W'`;
   await db.sql`INSERT INTO workspace_quotas (quota_id, workspace_id, tokens_limit, requests_limit)
                SELECT gen_random_uuid(), workspace_id, 1000, 10 FROM workspaces WHERE name = 'W'`;
+  // And the test's own tenant is big: 3,000 more users and 1,000 more workspaces the user is not in.
+  await db.sql`INSERT INTO users (user_id, tenant_id, email)
+               SELECT gen_random_uuid(), ${ws.tenantId}, 'colleague-' || i || '@example.com' FROM generate_series(1, 3000) i`;
+  await db.sql`INSERT INTO workspaces (workspace_id, tenant_id, name, created_by)
+               SELECT gen_random_uuid(), ${ws.tenantId}, 'Team ' || i, ${ws.userId} FROM generate_series(1, 1000) i`;
   await db.sql`ANALYZE`;
   // Many open holds, and no ANALYZE since: the state a long-lived connection planned in.
   for (let i = 0; i < OPEN_HOLDS; i += 1) await admit(db.sql);
@@ -67,7 +72,8 @@ beforeAll(async () => {
     onnotice: (notice) => { plans.push(String(notice.message)); },
   }) as unknown as Sql;
   await generic.unsafe(`LOAD 'auto_explain'`);
-  await generic.unsafe(`SET auto_explain.log_min_duration = 0; SET auto_explain.log_level = notice; SET client_min_messages = notice`);
+  await generic.unsafe(`SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on; SET auto_explain.log_timing = off;
+                        SET auto_explain.log_level = notice; SET client_min_messages = notice`);
 });
 
 afterAll(async () => {
@@ -124,6 +130,9 @@ describe('identity lookups among 20,000 tenants', () => {
       });
       expect(plan.match(/Update on workspace_quotas/g)).toHaveLength(1);
       for (const table of BIG_TABLES) expect(plan).not.toMatch(new RegExp(`Seq Scan on ${table}\\b`));
+      // No index scan wading through a tenant's users or workspaces to find one.
+      const removed = [...plan.matchAll(/Rows Removed by (?:Filter|Join Filter): (\d+)/g)].map((m) => Number(m[1]));
+      expect(Math.max(0, ...removed)).toBeLessThan(50);
     });
   }
 });

@@ -84,26 +84,38 @@ function identityCtes(sql: Sql, who: IdentityInput, viewerMayPass: boolean): Pen
         WHEN ${who.tenantClaimed}::boolean THEN pick.any_tenant
         WHEN pick.n_host = 1 THEN pick.host_tenant
         WHEN pick.n_host = 0 AND pick.n = 1 THEN pick.any_tenant END
+      -- Each lookup by key sits behind OFFSET 0 (a planning fence) with the tenant checked outside: left
+      -- free, a generic plan may take the (tenant_id) index and filter all of a tenant's users or workspaces.
       LEFT JOIN LATERAL (
-        SELECT uu.user_id, uu.status, uu.deleted_at FROM users uu
-        WHERE ${who.userId}::uuid IS NOT NULL AND uu.user_id = ${who.userId}::uuid AND uu.tenant_id = t.tenant_id
+        SELECT by_id.user_id, by_id.status, by_id.deleted_at
+        FROM (SELECT uu.user_id, uu.tenant_id, uu.status, uu.deleted_at FROM users uu
+              WHERE ${who.userId}::uuid IS NOT NULL AND uu.user_id = ${who.userId}::uuid OFFSET 0) by_id
+        WHERE by_id.tenant_id = t.tenant_id
         UNION ALL
         SELECT * FROM (
-          SELECT uu.user_id, uu.status, uu.deleted_at FROM users uu
-          WHERE ${who.userId}::uuid IS NULL AND lower(uu.email) = lower(${who.email}::text) AND uu.tenant_id = t.tenant_id
-          ORDER BY uu.deleted_at IS NULL DESC, (uu.status = 'active') DESC
-          LIMIT 1) by_email
+          SELECT by_email.user_id, by_email.status, by_email.deleted_at
+          FROM (SELECT uu.user_id, uu.tenant_id, uu.status, uu.deleted_at FROM users uu
+                WHERE ${who.userId}::uuid IS NULL AND lower(uu.email) = lower(${who.email}::text) OFFSET 0) by_email
+          WHERE by_email.tenant_id = t.tenant_id
+          ORDER BY by_email.deleted_at IS NULL DESC, (by_email.status = 'active') DESC
+          LIMIT 1) first_by_email
       ) u ON true
       LEFT JOIN LATERAL (
-        SELECT ww.workspace_id, ww.status, ww.deleted_at FROM workspaces ww
-        WHERE ${who.workspaceGiven}::boolean AND ww.workspace_id = ${who.workspaceId}::uuid AND ww.tenant_id = t.tenant_id
+        SELECT named.workspace_id, named.status, named.deleted_at
+        FROM (SELECT ww.workspace_id, ww.tenant_id, ww.status, ww.deleted_at FROM workspaces ww
+              WHERE ${who.workspaceGiven}::boolean AND ww.workspace_id = ${who.workspaceId}::uuid OFFSET 0) named
+        WHERE named.tenant_id = t.tenant_id
         UNION ALL
-        SELECT ww.workspace_id, ww.status, ww.deleted_at FROM workspaces ww
-        WHERE NOT ${who.workspaceGiven}::boolean AND ww.tenant_id = t.tenant_id
-          AND ww.workspace_id = (SELECT CASE WHEN count(*) = 1 THEN (array_agg(mm.workspace_id))[1] END
-                                 FROM workspace_members mm JOIN workspaces aw ON aw.workspace_id = mm.workspace_id
-                                 WHERE mm.user_id = u.user_id AND aw.tenant_id = t.tenant_id
-                                   AND aw.status = 'active' AND aw.deleted_at IS NULL)
+        SELECT only_one.workspace_id, only_one.status, only_one.deleted_at
+        FROM (SELECT ww.workspace_id, ww.tenant_id, ww.status, ww.deleted_at FROM workspaces ww
+              WHERE NOT ${who.workspaceGiven}::boolean AND ww.workspace_id = (
+                SELECT CASE WHEN count(*) = 1 THEN (array_agg(mine.workspace_id))[1] END
+                FROM (SELECT aw.workspace_id, aw.tenant_id, aw.status, aw.deleted_at
+                      FROM (SELECT mm.workspace_id FROM workspace_members mm WHERE mm.user_id = u.user_id OFFSET 0) mm
+                      JOIN workspaces aw ON aw.workspace_id = mm.workspace_id OFFSET 0) mine
+                WHERE mine.tenant_id = t.tenant_id AND mine.status = 'active' AND mine.deleted_at IS NULL)
+              OFFSET 0) only_one
+        WHERE only_one.tenant_id = t.tenant_id
       ) w ON true
       LEFT JOIN workspace_members m ON m.workspace_id = w.workspace_id AND m.user_id = u.user_id
       LEFT JOIN workspace_config cfg ON cfg.workspace_id = w.workspace_id
