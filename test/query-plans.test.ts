@@ -11,6 +11,7 @@ import { admitChatStatement, checkQuotaStatement, readQuotaStatement, type Ident
 import type { Sql } from '../src/db/sql.ts';
 import { settleUsage } from '../src/metering/settle.ts';
 import { findStreamHolder, recordStreamHolder } from '../src/metering/stream-routing.ts';
+import { expireStaleHolds } from '../src/metering/sweeper.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
 
@@ -104,10 +105,18 @@ describe('generic plans with many open holds', () => {
     expect(await findStreamHolder(db.sql, streamId, 60_000)).toBe('machine-a');
   });
 
-  it('a settled row cannot stay in the open-holds indexes: status and settled_at move together', async () => {
-    const usageId = await admit(db.sql);
-    await expect(db.sql`UPDATE chat_usage SET status = 'settled' WHERE usage_id = ${usageId}`).rejects.toThrow(/chat_usage_open_iff_unsettled/);
-    await expect(db.sql`UPDATE chat_usage SET settled_at = now() WHERE usage_id = ${usageId}`).rejects.toThrow(/chat_usage_open_iff_unsettled/);
+  it('the sweeper leaves alone a settled row written without settled_at (an import, ops SQL)', async () => {
+    const usageId = randomUUID();
+    await db.sql`INSERT INTO chat_usage (usage_id, request_id, tenant_id, workspace_id, user_id, hold_tokens, hold_prompt_tokens,
+                                         total_tokens, status, instance_id, created_at)
+                 VALUES (${usageId}, 'imported', ${ws.tenantId}, ${ws.workspaceId}, ${ws.userId}, 50, 20, 70, 'settled',
+                         ${randomUUID()}, timezone('UTC', now()) - interval '2 hours')`;
+    const before = await db.sql<{ tokens_used: number }[]>`SELECT tokens_used FROM workspace_quotas WHERE workspace_id = ${ws.workspaceId}`;
+    await expireStaleHolds(db.sql, { instanceId, reservationTtlMs: 60_000, instanceStaleMs: 60_000 });
+    const [row] = await db.sql<{ status: string; total_tokens: number }[]>`SELECT status, total_tokens FROM chat_usage WHERE usage_id = ${usageId}`;
+    expect(row).toEqual({ status: 'settled', total_tokens: 70 });
+    const after = await db.sql<{ tokens_used: number }[]>`SELECT tokens_used FROM workspace_quotas WHERE workspace_id = ${ws.workspaceId}`;
+    expect(after[0]!.tokens_used).toBe(before[0]!.tokens_used);
   });
 });
 

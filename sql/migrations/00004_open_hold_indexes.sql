@@ -2,9 +2,9 @@
 -- matched the settlement's own guard (`usage_id = $1 AND status = 'reserved'`), and a generic plan cached
 -- while the table was small walked the whole open-holds index on every settlement instead of using the
 -- primary key: cost grew with the number of open streams. Nothing that looks a row up by usage_id names
--- settled_at, so these can only serve the sweeper and the stream-holder lookup they are for.
--- The CHECK keeps the two in step: a row is open exactly while it has not been settled.
-ALTER TABLE chat_usage ADD CONSTRAINT chat_usage_open_iff_unsettled CHECK ((status = 'reserved') = (settled_at IS NULL));
+-- settled_at, so these can only serve the sweeper and the stream-holder lookup they are for. Those test
+-- `settled_at IS NULL AND status = 'reserved'`: the gateway always sets both together, and a row written
+-- some other way (an import, ops SQL) with one but not the other is left alone rather than swept.
 
 DROP INDEX idx_chat_usage_reserved;
 DROP INDEX idx_chat_usage_stream_reserved;

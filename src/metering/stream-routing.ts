@@ -13,7 +13,7 @@ export async function recordStreamHolder(sql: Sql, usageId: string, streamId: st
 export async function findStreamHolder(sql: Sql, streamId: string, staleMs: number): Promise<string | undefined> {
   const [row] = await sql<{ fly_machine_id: string | null }[]>`
     SELECT g.fly_machine_id FROM chat_usage c JOIN gateway_instances g ON g.instance_id = c.instance_id
-    WHERE c.stream_id = ${streamId} AND c.settled_at IS NULL AND g.stopped_at IS NULL
+    WHERE c.stream_id = ${streamId} AND c.settled_at IS NULL AND c.status = 'reserved' AND g.stopped_at IS NULL
       AND g.heartbeat_at > timezone('UTC', now()) - make_interval(secs => ${staleMs / 1000}::float8)
     ORDER BY c.created_at DESC LIMIT 1`;
   return row?.fly_machine_id ?? undefined;

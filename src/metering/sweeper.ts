@@ -31,7 +31,7 @@ export async function expireStaleHolds(sql: Sql, opts: { instanceId: string; res
     ),
     stale AS (
       SELECT c.usage_id FROM chat_usage c
-      WHERE c.settled_at IS NULL -- open holds (idx_chat_usage_open); the CHECK ties it to status = 'reserved'
+      WHERE c.settled_at IS NULL AND c.status = 'reserved' -- open holds, through idx_chat_usage_open
         AND (c.created_at < timezone('UTC', now()) - make_interval(secs => ${opts.reservationTtlMs / 1000}::float8)
              OR (c.instance_id IS DISTINCT FROM ${opts.instanceId}::uuid AND NOT EXISTS (
                    SELECT 1 FROM gateway_instances g
