@@ -106,6 +106,33 @@ describe('every ending settles once', () => {
     expect(log.some((e) => e.url === `/api/agents/chat/stream/${streamId}?resume=true`)).toBe(true);
   });
 
+  it('a generation replaced on its conversation keeps its own usage: its resume names it (v0.8.8 generationCreatedAt)', async () => {
+    // A's subscription ends when B replaces A in LibreChat; B's answer reaches the gateway late, so A's
+    // resume goes out first. Unnamed, that resume would attach to B's job and charge A with B's usage.
+    const first = [
+      { model: 'gpt-4o', input: 100, output: 10, deltas: ['a', 'b'] },
+      { model: 'gpt-4o', input: 100, output: 10, deltas: Array.from({ length: 30 }, () => 'x') },
+    ];
+    const { ws, token, result: a, streamId } = await startChat({ protocolV2: true, calls: first, frameIntervalMs: 40 });
+    expect(typeof a.json.generationCreatedAt).toBe('number');
+    await h.upstream.control.waitFor((e) => e.url.startsWith(`/api/agents/chat/stream/${streamId}`));
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const b = await postChat(h.gw.url, {
+      token,
+      body: chatBody({ conversationId: a.json.conversationId, __fake: { protocolV2: true, answerDelayMs: 600, calls: [{ model: 'gpt-4o', input: 5000, output: 3000 }] } }),
+    });
+    expect(b.status, b.text).toBe(200);
+    const rowA = await waitSettled(h.db.sql, a.requestId);
+    const rowB = await waitSettled(h.db.sql, b.requestId);
+    expect(rowA.status).toBe('failed');
+    expect(rowA.total_tokens).toBeLessThan(1_000);
+    expect(rowB).toMatchObject({ status: 'settled', total_tokens: 8_000 });
+    expect((await quotaRow(h.db.sql, ws.workspaceId)).tokens_used).toBe(rowA.total_tokens + 8_000);
+    const log = await h.upstream.control.log();
+    const resumeA = log.find((e) => e.url === `/api/agents/chat/stream/${streamId}?resume=true&generationCreatedAt=${a.json.generationCreatedAt}`);
+    expect(resumeA?.status).toBe(409);
+  });
+
   it('LibreChat refusing the POST gives back the hold and the counted request', async () => {
     const ws = await seedWorkspace(h.db.sql);
     const result = await postChat(h.gw.url, { token: await librechatToken(ws.email), body: chatBody({ __fake: { postStatus: 429, postBody: { type: 'concurrent', limit: 2 } } }) });

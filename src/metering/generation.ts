@@ -29,6 +29,8 @@ export interface GenerationInit {
   subjectKey: string;
   promptText: string;
   upstreamHeaders: Record<string, string>;
+  /** LibreChat v0.8.8's id of this generation; with it, a resume cannot attach to a newer job of the conversation. */
+  generationCreatedAt?: string | undefined;
 }
 
 interface ClientCursor {
@@ -80,6 +82,7 @@ export class Generation {
   private subscribe(resume: boolean): void {
     const url = new URL(`/api/agents/chat/stream/${encodeURIComponent(this.init.streamId)}`, this.deps.target);
     if (resume) url.searchParams.set('resume', 'true');
+    if (this.init.generationCreatedAt) url.searchParams.set('generationCreatedAt', this.init.generationCreatedAt);
     const client = url.protocol === 'https:' ? https : http;
     const request = client.get(url, {
       agent: this.deps.agent,
@@ -98,7 +101,8 @@ export class Generation {
     if (res.statusCode !== 200) {
       res.resume();
       this.deps.logger.warn('metering subscription refused', { stream_id: this.init.streamId, status: res.statusCode });
-      // 404: LibreChat no longer has the job; 401/403: the token no longer opens it. Either way it is over.
+      // 404: LibreChat no longer has the job; 401/403: the token no longer opens it; 409 (v0.8.8): a newer
+      // job replaced it. Either way it is over, and it is settled with what it used.
       void this.finish('error', `subscription answered ${res.statusCode}`);
       return;
     }

@@ -81,12 +81,13 @@ export function createMeter(deps: MeterDeps) {
     return releaseHold(admitted.usageId, reason, settlementLabels(admitted));
   }
 
-  function hold(ctx: ChatContext, streamId: string, conversationId: string | undefined): void {
+  function hold(ctx: ChatContext, started: { streamId: string; conversationId: string | undefined; generationCreatedAt: string | undefined }): void {
+    const { streamId, conversationId, generationCreatedAt } = started;
     const generation = new Generation(
       { target: deps.target, agent: subscriptionAgent, logger: deps.logger, idleTimeoutMs: deps.idleTimeoutMs,
         historyLimitBytes: deps.historyLimitBytes ?? 8 * 1024 * 1024, settle },
       { admitted: ctx.admitted, streamId, conversationId, authorization: ctx.authorization, subjectKey: ctx.subjectKey,
-        promptText: ctx.promptText, upstreamHeaders: ctx.upstreamHeaders },
+        promptText: ctx.promptText, upstreamHeaders: ctx.upstreamHeaders, generationCreatedAt },
     );
     generations.get(streamId)?.finish('error', 'replaced by a newer generation');
     generations.set(streamId, generation);
@@ -119,7 +120,7 @@ export function createMeter(deps: MeterDeps) {
     upstreamRes.once('close', () => {
       const body = Buffer.concat(chunks);
       const started = upstreamRes.complete && upstreamRes.statusCode === 200 ? parseStart(body) : undefined;
-      if (started?.status === 'started') hold(ctx, started.streamId, started.conversationId);
+      if (started?.status === 'started') hold(ctx, started);
       else if (started) void neverTaken(ctx.admitted, `duplicate request: LibreChat answered status ${started.status}`);
       else void neverTaken(ctx.admitted, upstreamRes.complete ? `LibreChat answered ${upstreamRes.statusCode}` : 'LibreChat cut the answer');
       if (!upstreamRes.complete) {
@@ -201,14 +202,18 @@ function settlementLabels(admitted: AdmittedChat): Pick<Settlement, 'tenantId' |
  * LibreChat's answer to a chat start. `status` is "started" for a new generation; v0.8.8 answers
  * "resumed" or "settled" to a repeated clientRequestId, whose generation the first request already meters.
  */
-function parseStart(body: Buffer): { streamId: string; conversationId: string | undefined; status: string } | undefined {
+function parseStart(body: Buffer): { streamId: string; conversationId: string | undefined; status: string; generationCreatedAt: string | undefined } | undefined {
   try {
-    const value = JSON.parse(body.toString('utf8')) as { streamId?: unknown; conversationId?: unknown; status?: unknown };
+    const value = JSON.parse(body.toString('utf8')) as { streamId?: unknown; conversationId?: unknown; status?: unknown; generationCreatedAt?: unknown };
     if (typeof value.streamId !== 'string' || value.streamId === '') return undefined;
+    const createdAt = value.generationCreatedAt;
     return {
       streamId: value.streamId,
       conversationId: typeof value.conversationId === 'string' ? value.conversationId : undefined,
       status: typeof value.status === 'string' ? value.status : 'started',
+      // v0.8.8 names the generation: the gateway's subscription asks for that one, never a successor.
+      generationCreatedAt: (typeof createdAt === 'number' && Number.isFinite(createdAt)) || (typeof createdAt === 'string' && /^\d{1,16}$/.test(createdAt))
+        ? String(createdAt) : undefined,
     };
   } catch {
     return undefined;

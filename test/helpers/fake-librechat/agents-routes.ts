@@ -1,6 +1,7 @@
-// The resumable agents chat routes (v0.8.7): start (POST answers JSON at once), stream GET with
+// The resumable agents chat routes (v0.8.7; v0.8.8's generationCreatedAt with `protocolV2`): start (POST answers JSON at once), stream GET with
 // owner checks and resume, abort, active jobs, status, and `GET /api/agents/:id`.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { postPreamble, readJsonBody, type Ctx } from './context.ts';
 import { NO_PARENT, type Turn } from './frames.ts';
 import { CHAT_BODY_LIMIT, sendJson, str } from './http-util.ts';
@@ -53,8 +54,10 @@ export async function startChat(ctx: Ctx, endpointParam: string | undefined): Pr
   if (await postPreamble(ctx, scenario)) return;
   const { turn, calls } = planTurn(ctx, body, endpointParam, scenario);
   // The job is detached from this connection: it runs even if the client has already gone.
-  ctx.state.jobs.create({ turn, calls, scenario, user: ctx.user, tenant: tenantOf(ctx) });
-  sendJson(ctx.res, 200, { streamId: turn.streamId, conversationId: turn.conversationId, status: 'started' });
+  const job = ctx.state.jobs.create({ turn, calls, scenario, user: ctx.user, tenant: tenantOf(ctx) });
+  if (scenario.answerDelayMs > 0) await delay(scenario.answerDelayMs);
+  const v2 = scenario.protocolV2 ? { generationCreatedAt: job.createdAt, generationProtocolVersion: 2 } : {};
+  sendJson(ctx.res, 200, { streamId: turn.streamId, conversationId: turn.conversationId, ...v2, status: 'started' });
 }
 
 function tenantOf(ctx: Ctx): string | null {
@@ -79,6 +82,11 @@ export function streamChat(ctx: Ctx, streamId: string): void {
     return;
   }
   if (forbidden(ctx, job)) return;
+  const named = ctx.url.searchParams.get('generationCreatedAt');
+  if (named !== null && Number(named) !== job.createdAt) {
+    sendJson(ctx.res, 409, { error: 'Generation replaced', code: 'GENERATION_REPLACED', streamId });
+    return;
+  }
   job.subscribe(ctx.res, ctx.entry, ctx.url.searchParams.get('resume') === 'true');
 }
 

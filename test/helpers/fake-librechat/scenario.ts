@@ -24,6 +24,11 @@ export interface Scenario {
   postBody?: unknown;
   /** Delay before the POST's response headers ("slow headers"). */
   postDelayMs: number;
+  /** Delay between creating the job (replacing any on the conversation) and answering the POST. */
+  answerDelayMs: number;
+  /** LibreChat v0.8.8: the start answer carries generationCreatedAt, and a stream GET naming another
+   *  generation of the conversation is refused with 409 GENERATION_REPLACED. */
+  protocolV2: boolean;
   /** Destroy the POST's socket without any answer. */
   postDestroy: boolean;
   /** Undefined: one call derived from the request (body.model, the endpoint, 812 in / 9 out). */
@@ -49,6 +54,8 @@ export const DEFAULT_DELTAS = ['Hello', ' from', ' the', ' fake', ' LibreChat.']
 export const BASE_SCENARIO: Scenario = {
   postStatus: 200,
   postDelayMs: 0,
+  answerDelayMs: 0,
+  protocolV2: false,
   postDestroy: false,
   deltas: DEFAULT_DELTAS,
   frameIntervalMs: 5,
@@ -99,7 +106,7 @@ export function parseScenario(value: unknown): Partial<Scenario> {
   if (!isRecord(value)) return {};
   const out: Partial<Scenario> = {};
   const numbers = [
-    'postStatus', 'postDelayMs', 'frameIntervalMs', 'startDelayMs', 'cutAfterFrames', 'keepCompletedMs',
+    'postStatus', 'postDelayMs', 'answerDelayMs', 'frameIntervalMs', 'startDelayMs', 'cutAfterFrames', 'keepCompletedMs',
     'promptTokens', 'requestTokenCount',
   ] as const;
   for (const key of numbers) {
@@ -108,6 +115,7 @@ export function parseScenario(value: unknown): Partial<Scenario> {
   }
   if ('postBody' in value) out.postBody = value.postBody;
   if (typeof value.postDestroy === 'boolean') out.postDestroy = value.postDestroy;
+  if (typeof value.protocolV2 === 'boolean') out.protocolV2 = value.protocolV2;
   if (typeof value.emitTokenUsage === 'boolean') out.emitTokenUsage = value.emitTokenUsage;
   if (typeof value.errorMessage === 'string') out.errorMessage = value.errorMessage;
   if (typeof value.ending === 'string' && ENDINGS.includes(value.ending)) out.ending = value.ending as Ending;
