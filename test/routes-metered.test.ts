@@ -30,10 +30,14 @@ describe('resume and steer', () => {
     await h.db.sql`UPDATE workspace_quotas SET requests_used = 3 WHERE workspace_id = ${ws.workspaceId}`;
     const token = await librechatToken(ws.email);
     for (const path of ['/api/agents/chat/resume', '/api/agents/chat/steer/deliver']) {
-      const result = await postChat(h.gw.url, { token, path, body: { conversationId: 'c' } });
+      const result = await postChat(h.gw.url, { token, path, body: { conversationId: 'conv-denied' } });
       expect(result.status).toBe(429);
       expect(result.json.error).toMatchObject({ code: 'quota_exceeded', details: { kind: 'requests' } });
       expect(await upstreamSaw(h.upstream, result.requestId)).toBe(false);
+      // The denial's audit row names the conversation the request continued.
+      const [audit] = await h.db.sql<{ resource_id: string | null }[]>`
+        SELECT resource_id FROM audit_logs WHERE action = 'chat_denied' AND details ->> 'request_id' = ${result.requestId}`;
+      expect(audit?.resource_id).toBe('conv-denied');
     }
     const viewer = await seedWorkspace(h.db.sql, { role: 'viewer' });
     const denied = await postChat(h.gw.url, { token: await librechatToken(viewer.email), path: '/api/agents/chat/resume', body: {} });

@@ -114,6 +114,16 @@ function continuedConversation(body: Body): string | null {
   return id && id !== 'new' && id.length <= 255 && !id.includes('\u0000') ? id : null;
 }
 
+/** The conversation a resume/steer body names, or null when it names none or is not a JSON object. */
+export function conversationNamedIn(raw: Buffer): string | null {
+  try {
+    const value: unknown = JSON.parse(raw.toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? continuedConversation(value as Body) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The text part of a hold: a byte-based upper estimate of the prompt's tokens (4 bytes a token). */
 export function promptHoldTokens(promptText: string): number {
   return Math.ceil(Buffer.byteLength(promptText, 'utf8') / 4);

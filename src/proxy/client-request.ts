@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Admission } from '../admission/admit.ts';
 import { identityInput } from '../admission/admit.ts';
-import { readChatRequest } from '../admission/chat-request.ts';
+import { conversationNamedIn, readChatRequest } from '../admission/chat-request.ts';
 import type { RequestFacts } from '../admission/statement.ts';
 import { principalFromClaims, type Principal } from '../auth/principal.ts';
 import type { TokenVerifier } from '../auth/verify-token.ts';
@@ -102,7 +102,9 @@ export function createClientHandler(deps: ClientHandlerDeps) {
     const principal = await authenticate(req);
     const raw = await readClientBody(req, config.chatBodyLimit);
     const who = identityInput(principal, req, config.trustProxy);
-    const decision = await deps.admission.checkQuota(who, requestFacts(req, requestId, route.endpoint ?? 'resume', null));
+    // The body is LibreChat's to validate; the conversation it names only labels the audit row.
+    const conversationId = raw.length > 0 ? conversationNamedIn(raw) : null;
+    const decision = await deps.admission.checkQuota(who, requestFacts(req, requestId, route.endpoint ?? 'resume', null, conversationId));
     Object.assign(req.headers, identityHeaders(requestId, decision.tenant_id!, decision.workspace_id!));
     Object.assign(record, { tenant_id: decision.tenant_id, workspace_id: decision.workspace_id });
     upstream.forward(req, res, { requestId, body: raw });
