@@ -103,8 +103,7 @@ export function createClientHandler(deps: ClientHandlerDeps) {
     const raw = await readClientBody(req, config.chatBodyLimit);
     const who = identityInput(principal, req, config.trustProxy);
     // The body is LibreChat's to validate; the conversation it names only labels the audit row.
-    const conversationId = raw.length > 0 ? conversationNamedIn(raw) : null;
-    const decision = await deps.admission.checkQuota(who, requestFacts(req, requestId, route.endpoint ?? 'resume', null, conversationId));
+    const decision = await deps.admission.checkQuota(who, requestFacts(req, requestId, route.endpoint ?? 'resume', null, conversationNamedIn(raw)));
     Object.assign(req.headers, identityHeaders(requestId, decision.tenant_id!, decision.workspace_id!));
     Object.assign(record, { tenant_id: decision.tenant_id, workspace_id: decision.workspace_id });
     upstream.forward(req, res, { requestId, body: raw });

@@ -110,8 +110,8 @@ export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
     // http-proxy fills an absent Connection with keep-alive, which would make Node keep a socket the client closes.
     if (!clientRes.shouldKeepAlive) upstreamRes.headers.connection = 'close';
     delete upstreamRes.headers['x-request-id'];
-    // Headers already out means someone else answered (Hono answers a HEAD itself): setting one now would
-    // throw out of this event and take the process down.
+    // Defensive: should anything have answered already, setting a header now would throw out of this event
+    // and take the process down.
     if (options && !clientRes.headersSent) {
       clientRes.setHeader('x-request-id', options.requestId);
       for (const [name, value] of Object.entries(options.responseHeaders ?? {})) clientRes.setHeader(name, value);
