@@ -65,11 +65,11 @@ function identityCtes(sql: Sql, who: IdentityInput, viewerMayPass: boolean): Pen
                               AND lower(u.email) = lower(${who.email}::text) AND u.deleted_at IS NULL)
     ),
     pick AS (
-      SELECT count(*)::int AS n,
-             count(*) FILTER (WHERE host_match)::int AS n_host,
-             (array_agg(tenant_id) FILTER (WHERE host_match))[1] AS host_tenant,
-             (array_agg(tenant_id))[1] AS any_tenant
-      FROM cand
+      -- host_match is read once: each aggregate filtered on it would evaluate its subquery again.
+      SELECT agg.n, COALESCE(cardinality(agg.host_tenants), 0) AS n_host, agg.host_tenants[1] AS host_tenant, agg.any_tenant
+      FROM (SELECT count(*)::int AS n, array_agg(tenant_id) FILTER (WHERE host_match) AS host_tenants,
+                   (array_agg(tenant_id))[1] AS any_tenant
+            FROM cand) agg
     ),
     ctx AS (
       SELECT clock.now_utc, pick.n, pick.n_host,
@@ -142,6 +142,28 @@ function identityCtes(sql: Sql, who: IdentityInput, viewerMayPass: boolean): Pen
     )`;
 }
 
+/**
+ * The `enabled_models` entries that admit a model: the name itself and every prefix of it followed by `*`
+ * (`*`, `g*`, `gp*`, …). Computed here so the statement tests each slot with one `?|` (does the array hold
+ * any of these strings) instead of expanding both arrays into function scans. Prefixes are cut at code
+ * points, as PostgreSQL's left() cuts characters.
+ */
+export function entriesAdmitting(slot: ModelSlot): string[] {
+  const entries = new Set<string>();
+  for (const model of slot) {
+    entries.add(model);
+    const chars = Array.from(model);
+    for (let length = 0; length <= chars.length; length += 1) entries.add(`${chars.slice(0, length).join('')}*`);
+  }
+  return [...entries];
+}
+
+/** ` AND enabled_models ?| <entries>` for each slot: every slot needs one of its models enabled. */
+function modelsEnabled(sql: Sql, slots: ModelSlot[]): PendingQuery<Row[]> {
+  return slots.reduce<PendingQuery<Row[]>>(
+    (test, slot) => sql`${test} AND decided.enabled_models ?| ${entriesAdmitting(slot)}::text[]`, sql``);
+}
+
 /** The chat admission: decide, and on admit take the hold, count the request, write chat_usage and chat_sent. */
 export function admitChatStatement(
   sql: Sql,
@@ -158,14 +180,7 @@ export function admitChatStatement(
             WHEN 'string' THEN CASE WHEN (decided.custom_settings ->> 'maxTokens') ~ '^[0-9]{1,12}$'
                                     THEN (decided.custom_settings ->> 'maxTokens')::bigint END
           END, ${input.bodyOutputCap}::bigint, 0))::int AS hold,
-        NOT EXISTS (
-          SELECT 1 FROM jsonb_array_elements(${sql.json(input.slots)}::jsonb) slot
-          WHERE NOT EXISTS (
-            SELECT 1 FROM jsonb_array_elements_text(slot) alt,
-                 jsonb_array_elements_text(CASE WHEN jsonb_typeof(decided.enabled_models) = 'array'
-                                                THEN decided.enabled_models ELSE '[]'::jsonb END) e
-            WHERE e = alt OR (right(e, 1) = '*' AND starts_with(alt, left(e, -1))))
-        ) AS models_ok
+        COALESCE(jsonb_typeof(decided.enabled_models) = 'array'${modelsEnabled(sql, input.slots)}, false) AS models_ok
       FROM decided
     ),
     decision AS (

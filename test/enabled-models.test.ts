@@ -1,0 +1,79 @@
+// Which models a workspace enables, decided inside the admission statement: every slot of the request needs
+// one of its models in `enabled_models`, exactly or under an entry ending in `*` (a prefix). The statement
+// tests each slot with jsonb `?|` against the entries that would admit it (entriesAdmitting); these hold
+// that test to the rule itself, on random names (accents and astral characters included) and entry lists.
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admitChatStatement, entriesAdmitting, type IdentityInput } from '../src/admission/statement.ts';
+import type { ModelSlot } from '../src/admission/chat-request.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
+
+let db: TestDatabase;
+let ws: SeededWorkspace;
+let instanceId: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ws = await seedWorkspace(db.sql, { tokensLimit: 2_000_000_000, requestsLimit: 2_000_000_000 });
+  instanceId = randomUUID();
+  await db.sql`INSERT INTO gateway_instances (instance_id) VALUES (${instanceId})`;
+});
+afterAll(async () => { await db?.drop(); });
+
+/** DESIGN.md's rule, written out plainly. */
+function ruleAdmits(entries: unknown[], slots: ModelSlot[]): boolean {
+  const admits = (entry: unknown, model: string) =>
+    typeof entry === 'string' && (entry === model || (entry.endsWith('*') && model.startsWith(entry.slice(0, -1))));
+  return slots.every((slot) => slot.some((model) => entries.some((entry) => admits(entry, model))));
+}
+
+async function admissionCode(enabledModels: string, slots: ModelSlot[]): Promise<string | null> {
+  await db.sql`UPDATE workspace_config SET enabled_models = ${enabledModels}::text::jsonb WHERE workspace_id = ${ws.workspaceId}`;
+  const who: IdentityInput = {
+    tenantClaimed: true, tenantId: ws.tenantId, userId: ws.userId, email: null, host: 'localhost', workspaceGiven: true, workspaceId: ws.workspaceId,
+  };
+  const [row] = await admitChatStatement(db.sql, {
+    who, req: { requestId: randomUUID(), endpoint: 'openAI', model: slots.map((s) => s[0]).join('+'), ipAddress: null, userAgent: null },
+    slots, promptTokens: 1, bodyOutputCap: null, usageId: randomUUID(), instanceId,
+  });
+  return row!.code;
+}
+
+describe('enabled_models matching', () => {
+  it('lists the name and each of its code-point prefixes followed by *', () => {
+    expect(entriesAdmitting(['gpt'])).toEqual(['gpt', '*', 'g*', 'gp*', 'gpt*']);
+    expect(entriesAdmitting(['a😀', 'ab'])).toEqual(['a😀', '*', 'a*', 'a😀*', 'ab', 'ab*']);
+  });
+
+  it('admits exactly what the rule admits, for random names and entries', async () => {
+    const char = fc.constantFrom('a', 'b', '-', '.', 'é', '😀', '*');
+    const name = fc.array(char, { minLength: 1, maxLength: 5 }).map((chars) => chars.join(''));
+    const entry = fc.oneof(name, name.map((n) => `${n}*`), fc.constant('*'), fc.integer({ min: 0, max: 9 }));
+    const slot = fc.array(name, { minLength: 1, maxLength: 2 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(entry, { maxLength: 5 }), fc.array(slot, { minLength: 1, maxLength: 2 }), async (entries, slots) => {
+        const code = await admissionCode(JSON.stringify(entries), slots);
+        expect(code).toBe(ruleAdmits(entries, slots) ? null : 'model_not_enabled');
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('reads only a JSON array of names: an object, a string, a number or NULL enables nothing', async () => {
+    expect(await admissionCode('["gpt-4o"]', [['gpt-4o']])).toBeNull();
+    expect(await admissionCode('{"gpt-4o": true}', [['gpt-4o']])).toBe('model_not_enabled');
+    expect(await admissionCode('"gpt-4o"', [['gpt-4o']])).toBe('model_not_enabled');
+    expect(await admissionCode('"*"', [['gpt-4o']])).toBe('model_not_enabled');
+    expect(await admissionCode('[5]', [['5']])).toBe('model_not_enabled');
+    expect(await admissionCode('null', [['gpt-4o']])).toBe('model_not_enabled');
+    await db.sql`UPDATE workspace_config SET enabled_models = NULL WHERE workspace_id = ${ws.workspaceId}`;
+    const [row] = await admitChatStatement(db.sql, {
+      who: { tenantClaimed: true, tenantId: ws.tenantId, userId: ws.userId, email: null, host: 'localhost', workspaceGiven: true, workspaceId: ws.workspaceId },
+      req: { requestId: randomUUID(), endpoint: 'openAI', model: 'gpt-4o', ipAddress: null, userAgent: null },
+      slots: [['gpt-4o']], promptTokens: 1, bodyOutputCap: null, usageId: randomUUID(), instanceId,
+    });
+    expect(row!.code).toBe('model_not_enabled');
+  });
+});
