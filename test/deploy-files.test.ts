@@ -43,6 +43,16 @@ describe('Dockerfile', () => {
     expect(runtime!.lines.join('\n')).toMatch(/NODE_ENV=production/);
   });
 
+  it('copies patches/ into both stages before npm ci, whose postinstall applies them', () => {
+    for (const stage of [build!, runtime!]) {
+      const copied = stage.lines.findIndex((l) => /^COPY\s+patches\s+\.\/patches$/.test(l));
+      const installed = stage.lines.findIndex((l) => /npm ci\b/.test(l));
+      expect(copied).toBeGreaterThanOrEqual(0);
+      expect(copied).toBeLessThan(installed);
+    }
+    expect(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.postinstall).toBe('patch-package');
+  });
+
   it('runs as a non-root user, with a healthcheck and an exec-form CMD so SIGTERM reaches node', () => {
     const lines = runtime!.lines;
     const user = lines.filter((l) => /^USER\s/.test(l)).at(-1);
