@@ -13,7 +13,7 @@ export interface ChartPanel {
 }
 
 const COLORS: Record<string, string> = {
-  direct: '#6b7280', bare_http_proxy: '#2563eb', gateway: '#dc2626', portkey: '#7c3aed',
+  direct: '#6b7280', bare_http_proxy: '#2563eb', bare_undici: '#0891b2', gateway: '#dc2626', portkey: '#7c3aed',
 };
 const FALLBACK = ['#059669', '#d97706', '#0891b2'];
 const PANEL_W = 520;

@@ -14,8 +14,8 @@ export interface BenchContext {
   databaseUrl: string;
   seed: BenchSeed;
   token: string;
-  urls: { direct: string; bare: string; gateway: string; portkey: string | null };
-  pids: { fake: number; bare: number; gateway: number; portkey: number | null };
+  urls: { direct: string; bare: string; bareUndici: string; gateway: string; portkey: string | null };
+  pids: { fake: number; bare: number; bareUndici: number; gateway: number; portkey: number | null };
   /** The PostgreSQL postmaster, whose backends' CPU per request is reported for every run. */
   postgresPid: number;
   /** Replaces the gateway with a fresh process (same database and upstream); updates urls.gateway and pids.gateway. */

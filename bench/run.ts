@@ -27,7 +27,7 @@ import { runSqlCount } from './scenarios/sql-count.ts';
 import { runSse } from './scenarios/sse.ts';
 import { runStreams } from './scenarios/streams.ts';
 import { BENCH_AGENT_ID, benchToken, seedBench } from './seed.ts';
-import { ROOT, startBareProxy, startFake, startGateway, startPortkey } from './services.ts';
+import { ROOT, startBareProxy, startBareUndici, startFake, startGateway, startPortkey } from './services.ts';
 
 const RESULTS = path.join(ROOT, 'bench/results');
 const t0 = Date.now();
@@ -80,11 +80,12 @@ async function setUp(cfg: BenchConfig, cleanup: Cleanup, state: RunState, profil
   const gatewayOptions = { databaseUrl: db.gatewayUrl, librechatUrl: fake.url, jwtSecret, profileDir, onCrash, dbPoolMax: cfg.dbPoolMax };
   let gateway = await startGateway(cleanup, gatewayOptions);
   const bare = await startBareProxy(cleanup, fake.url, onCrash);
-  log(`fake ${fake.url}, gateway ${gateway.url} (pid ${gateway.pid}), bare proxy ${bare.url}`);
+  const bareUndici = await startBareUndici(cleanup, fake.url, onCrash);
+  log(`fake ${fake.url}, gateway ${gateway.url} (pid ${gateway.pid}), bare proxy ${bare.url}, bare undici ${bareUndici.url}`);
   const ctx: BenchContext = {
     cfg, sql: db.sql, seed, token: await benchToken(seed, jwtSecret), log, databaseUrl: db.gatewayUrl,
-    urls: { direct: fake.url, bare: bare.url, gateway: gateway.url, portkey: null },
-    pids: { fake: fake.pid, bare: bare.pid, gateway: gateway.pid, portkey: null }, postgresPid: db.pid,
+    urls: { direct: fake.url, bare: bare.url, bareUndici: bareUndici.url, gateway: gateway.url, portkey: null },
+    pids: { fake: fake.pid, bare: bare.pid, bareUndici: bareUndici.pid, gateway: gateway.pid, portkey: null }, postgresPid: db.pid,
     restartGateway: async () => {
       await gateway.stop();
       gateway = await startGateway(cleanup, gatewayOptions);

@@ -1,5 +1,6 @@
 // The contenders and the upstream as child processes: the fake LibreChat (test/helpers/fake-librechat,
-// run by scripts/fake-librechat.ts), the bare http-proxy (bench/bare-proxy.ts), the gateway's production
+// run by scripts/fake-librechat.ts), the bare http-proxy (bench/bare-proxy.ts) and its undici counterpart
+// (bench/bare-undici.ts), the gateway's production
 // build (`node dist/src/main.js`) and Portkey's open-source gateway (@portkey-ai/gateway's start-server.js).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -20,6 +21,13 @@ export function startFake(cleanup: Cleanup, onCrash?: (message: string) => void)
 export function startBareProxy(cleanup: Cleanup, target: string, onCrash?: (message: string) => void): Promise<Service> {
   return startService(cleanup, {
     name: 'bare-proxy', cwd: ROOT, ...(onCrash ? { onCrash } : {}), args: ['--import', 'tsx', 'bench/bare-proxy.ts'], env: { TARGET: target, PORT: '0' },
+  });
+}
+
+/** The bare undici contender: the same floor as startBareProxy's, with undici's client instead of http-proxy. */
+export function startBareUndici(cleanup: Cleanup, target: string, onCrash?: (message: string) => void): Promise<Service> {
+  return startService(cleanup, {
+    name: 'bare-undici', cwd: ROOT, ...(onCrash ? { onCrash } : {}), args: ['--import', 'tsx', 'bench/bare-undici.ts'], env: { TARGET: target, PORT: '0' },
   });
 }
 

@@ -1,5 +1,6 @@
 // Small JSON pass-through: GET /api/config (LibreChat's public startup config) at concurrency 1, 16 and
-// 64, direct to the upstream, through the bare http-proxy and through the gateway, in alternating rounds.
+// 64, direct to the upstream, through the bare http-proxy, through the same floor built on undici's client
+// (bench/bare-undici.ts, the alternative measured side by side) and through the gateway, in alternating rounds.
 // The headline ratio is the gateway's requests/s over the bare proxy's at c=16; the mean of the ratios
 // over all concurrencies is reported beside it.
 import { alternate, warmUp, type BenchContext, type Contender, type ContenderSummary } from '../context.ts';
@@ -16,6 +17,7 @@ export function passthroughContenders(ctx: BenchContext): Contender[] {
   return [
     { name: 'direct', load: { url: `${ctx.urls.direct}/api/config` }, process: 'fake' },
     { name: 'bare_http_proxy', load: { url: `${ctx.urls.bare}/api/config` }, process: 'bare' },
+    { name: 'bare_undici', load: { url: `${ctx.urls.bareUndici}/api/config` }, process: 'bareUndici' },
     { name: 'gateway', load: { url: `${ctx.urls.gateway}/api/config` }, process: 'gateway' },
   ];
 }
@@ -33,7 +35,13 @@ export async function runPassthrough(ctx: BenchContext): Promise<PassthroughResu
     passthrough_rps_ratio_vs_bare_proxy_mean_over_c: round3(ratios.reduce((a, b) => a + b, 0) / ratios.length),
     passthrough_rps_ratio_vs_direct_c16: round3(table.c16!.gateway!.rps / table.c16!.direct!.rps),
     // CPU time each proxy process spent per request at c=16 (its own cost, whatever the scheduling noise).
-    passthrough_cpu_us_per_req_c16: { gateway: table.c16!.gateway!.cpu_us_per_req, bare_http_proxy: table.c16!.bare_http_proxy!.cpu_us_per_req },
+    passthrough_cpu_us_per_req_c16: {
+      gateway: table.c16!.gateway!.cpu_us_per_req, bare_http_proxy: table.c16!.bare_http_proxy!.cpu_us_per_req, bare_undici: table.c16!.bare_undici!.cpu_us_per_req,
+    },
+    // The alternative the issue asks to measure when http-proxy is the limit: the same floor on undici's client.
+    bare_undici_rps_ratio_vs_bare_proxy: round3(table.c16!.bare_undici!.rps / table.c16!.bare_http_proxy!.rps),
+    bare_undici_rps_ratio_vs_bare_proxy_by_c: Object.fromEntries(ctx.cfg.concurrencies.map((c) => [`c${c}`, round3(table[`c${c}`]!.bare_undici!.rps / table[`c${c}`]!.bare_http_proxy!.rps)])),
+    passthrough_rps_ratio_vs_bare_undici: round3(table.c16!.gateway!.rps / table.c16!.bare_undici!.rps),
   };
   for (const c of ctx.cfg.concurrencies) {
     const row = table[`c${c}`]!;
