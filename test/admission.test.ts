@@ -199,6 +199,21 @@ describe('admission: every denial in DESIGN.md order', () => {
     await expectDenied(await postChat(h.gw.url, { token, path: '/api/agents/chat/agents', body: { text: 'hi', endpoint: 'agents', agent_id: 'agent_unknown', conversationId: null } }), 403, 'model_not_enabled', true, 'agents');
   });
 
+  it('leaves out an agent model LibreChat names that no workspace could enable (oversized, or with NUL)', async () => {
+    const ws = await seedWorkspace(h.db.sql, { models: ['agent_odd_*', 'claude-*'] });
+    const token = await librechatToken(ws.email);
+    await h.upstream.control.setAgent('agent_odd_long', { model: `claude-${'x'.repeat(200_000)}`, provider: 'anthropic' });
+    await h.upstream.control.setAgent('agent_odd_nul', { model: 'claude-\u0000', provider: 'anthropic' });
+    for (const agentId of ['agent_odd_long', 'agent_odd_nul']) {
+      const byId = await postChat(h.gw.url, { token, path: '/api/agents/chat/agents', body: { text: 'hi', endpoint: 'agents', agent_id: agentId, conversationId: null } });
+      expect(byId.status, byId.text).toBe(200);
+    }
+    const claudeOnly = await seedWorkspace(h.db.sql, { models: ['claude-*'] });
+    await expectDenied(await postChat(h.gw.url, {
+      token: await librechatToken(claudeOnly.email), path: '/api/agents/chat/agents', body: { text: 'hi', endpoint: 'agents', agent_id: 'agent_odd_long', conversationId: null },
+    }), 403, 'model_not_enabled', true, 'agents');
+  });
+
   it('403 quota_not_configured without a quota row', async () => {
     const ws = await seedWorkspace(h.db.sql, { noQuota: true });
     await expectDenied(await postChat(h.gw.url, { token: await librechatToken(ws.email) }), 403, 'quota_not_configured', true);

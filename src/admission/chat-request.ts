@@ -25,11 +25,16 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-/** A model/agent/spec name as it may reach SQL: NUL cannot be stored, and 255 is the column's width. */
+/** NUL cannot be stored, and 255 is the column's width (and bounds the entries a name is matched against). */
+function isStorableName(candidate: string): boolean {
+  return !candidate.includes('\u0000') && candidate.length <= 255;
+}
+
+/** A model/agent/spec name from the body as it may reach SQL. */
 function name(value: unknown): string | undefined {
   const candidate = text(value);
   if (candidate === undefined) return undefined;
-  if (candidate.includes('\u0000') || candidate.length > 255) throw new GatewayError('invalid_request', 'A model name is not valid.');
+  if (!isStorableName(candidate)) throw new GatewayError('invalid_request', 'A model name is not valid.');
   return candidate;
 }
 
@@ -39,7 +44,9 @@ function positiveInteger(value: unknown): number | null {
 
 async function agentSlot(agentId: string, lookupAgentModel: AgentModelLookup): Promise<ModelSlot> {
   const model = await lookupAgentModel(agentId);
-  return model && model !== agentId ? [agentId, model] : [agentId];
+  // LibreChat's answer is not the caller's fault: a model name no workspace could enable is left out, and
+  // the agent id alone decides.
+  return model && model !== agentId && isStorableName(model) ? [agentId, model] : [agentId];
 }
 
 /** The slot of one conversation object (the body itself, or body.addedConvo). */
