@@ -92,7 +92,8 @@ function legend(panel: ChartPanel, y: number): string[] {
     out.push(`<text x="${x + 27}" y="${y}" dominant-baseline="middle" font-size="12">${esc(s.name)}</text>`);
     x += 40 + s.name.length * 7;
   });
-  out.push(`<text x="${x}" y="${y}" dominant-baseline="middle" font-size="11" fill="#374151">solid p50 · dashed p99</text>`);
+  // Above the plot's top-right corner: beside the series it would run past the panel with four contenders.
+  out.push(`<text x="${PANEL_W - MARGIN.right}" y="${MARGIN.top - 6}" text-anchor="end" font-size="11" fill="#374151">solid p50 · dashed p99</text>`);
   return out;
 }
 
