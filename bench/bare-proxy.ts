@@ -4,6 +4,7 @@
 // PORT (default 0). Prints one line {"port":N} once listening.
 import http from 'node:http';
 import httpProxy from 'http-proxy';
+import { serveBare } from './bare-serve.ts';
 
 const target = process.env.TARGET;
 if (!target) {
@@ -16,17 +17,4 @@ proxy.on('error', (_error, _req, res) => {
   if (res instanceof http.ServerResponse && !res.headersSent) res.writeHead(502).end();
   else res.destroy();
 });
-const server = http.createServer((req, res) => proxy.web(req, res));
-server.keepAliveTimeout = 65_000;
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  const address = server.address();
-  process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);
-});
-const stop = () => {
-  server.close();
-  server.closeAllConnections();
-  agent.destroy();
-  process.exit(0);
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+serveBare((req, res) => proxy.web(req, res), () => agent.destroy());

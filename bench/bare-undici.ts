@@ -4,8 +4,8 @@
 // alternative to http-proxy measured side by side; this is that alternative's floor, as bare-proxy.ts is
 // http-proxy's. Run as `node --import tsx bench/bare-undici.ts`; env TARGET, PORT (default 0). Prints
 // {"port":N} once listening.
-import http from 'node:http';
 import { Pool } from 'undici';
+import { serveBare } from './bare-serve.ts';
 
 const target = process.env.TARGET;
 if (!target) {
@@ -22,7 +22,7 @@ function endToEnd(headers: Record<string, string | string[] | undefined>): Recor
   return out;
 }
 
-const server = http.createServer((req, res) => {
+serveBare((req, res) => {
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   pool.stream(
     { path: req.url ?? '/', method: req.method as 'GET', headers: endToEnd(req.headers), body: hasBody ? req : null },
@@ -36,17 +36,4 @@ const server = http.createServer((req, res) => {
       else res.destroy();
     },
   );
-});
-server.keepAliveTimeout = 65_000;
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  const address = server.address();
-  process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);
-});
-const stop = () => {
-  server.close();
-  server.closeAllConnections();
-  void pool.destroy();
-  process.exit(0);
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+}, () => void pool.destroy());

@@ -38,6 +38,13 @@ function rssMb(pid: number): number {
   return Math.round((kb / 1024) * 10) / 10;
 }
 
+/** User + system CPU seconds of a process (/proc/<pid>/stat, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
@@ -98,7 +105,17 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       }
     }
   };
-  const progress = setInterval(() => log(`soak: ${Math.round((Date.now() - started) / 1000)}s requests=${report.requests} admitted=${report.admitted} rss=${rssMb(opts.gatewayPid)}MB fds=${openFds(opts.gatewayPid)}`), 10_000);
+  // Each line also gives the interval's rate and the gateway's CPU per request: a cost that grows with the
+  // process's age is a leak as much as a growing RSS is.
+  let last = { at: started, requests: 0, cpu: cpuSeconds(opts.gatewayPid) };
+  const progress = setInterval(() => {
+    const now = { at: Date.now(), requests: report.requests, cpu: cpuSeconds(opts.gatewayPid) };
+    const served = now.requests - last.requests;
+    const rate = Math.round(served / ((now.at - last.at) / 1000));
+    const cpuPerRequest = served > 0 ? Math.round(((now.cpu - last.cpu) * 1e6) / served) : '-';
+    log(`soak: ${Math.round((now.at - started) / 1000)}s requests=${report.requests} admitted=${report.admitted} req/s=${rate} cpu_us/req=${cpuPerRequest} rss=${rssMb(opts.gatewayPid)}MB fds=${openFds(opts.gatewayPid)}`);
+    last = now;
+  }, 10_000);
   await Promise.all(Array.from({ length: opts.concurrency }, worker));
   clearInterval(progress);
   await waitForNoReserved(opts.sql, 20_000);
