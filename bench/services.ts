@@ -1,7 +1,7 @@
 // The contenders and the upstream as child processes: the fake LibreChat (test/helpers/fake-librechat,
 // run by scripts/fake-librechat.ts), the bare http-proxy (bench/bare-proxy.ts) and its undici counterpart
-// (bench/bare-undici.ts), the gateway's production
-// build (`node dist/src/main.js`) and Portkey's open-source gateway (@portkey-ai/gateway's start-server.js).
+// (bench/bare-undici.ts), the gateway's production build (`node dist/src/main.js`) and Portkey's
+// open-source gateway (@portkey-ai/gateway's start-server.js).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
