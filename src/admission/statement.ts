@@ -8,17 +8,9 @@
 import type { PendingQuery, Row } from 'postgres';
 import type { Sql } from '../db/sql.ts';
 import type { ModelSlot } from './chat-request.ts';
+import { identityCtes, type IdentityInput } from './identity-ctes.ts';
 
-export interface IdentityInput {
-  tenantClaimed: boolean;
-  tenantId: string | null;
-  userId: string | null;
-  email: string | null;
-  host: string;
-  /** A workspace was named (header, cookie or claim); workspaceId is null when it is not a UUID. */
-  workspaceGiven: boolean;
-  workspaceId: string | null;
-}
+export type { IdentityInput } from './identity-ctes.ts';
 
 export interface RequestFacts {
   requestId: string;
@@ -43,103 +35,6 @@ export interface DecisionRow {
   reset_at: Date | null;
   retry_after: number | null;
   hold: number | null;
-}
-
-/**
- * The CTEs every metered statement shares: `ctx` (one row with everything found) and `decided` (ctx plus
- * `code`, the first identity/workspace/membership failure, or null). `viewerMayPass` is for quota reads.
- */
-function identityCtes(sql: Sql, who: IdentityInput, viewerMayPass: boolean): PendingQuery<Row[]> {
-  return sql`
-    clock AS (SELECT timezone('UTC', now()) AS now_utc),
-    cand AS (
-      SELECT t.tenant_id,
-             EXISTS (SELECT 1 FROM jsonb_array_elements_text(
-                       CASE WHEN jsonb_typeof(t.metadata -> 'domains') = 'array' THEN t.metadata -> 'domains' ELSE '[]'::jsonb END) d
-                     WHERE lower(d) = ${who.host}) AS host_match
-      FROM tenants t
-      WHERE t.tenant_id IN (SELECT ${who.tenantId}::uuid WHERE ${who.tenantClaimed}::boolean
-                            UNION ALL
-                            SELECT u.tenant_id FROM users u
-                            WHERE NOT ${who.tenantClaimed}::boolean
-                              AND lower(u.email) = lower(${who.email}::text) AND u.deleted_at IS NULL)
-    ),
-    pick AS (
-      -- host_match is read once: each aggregate filtered on it would evaluate its subquery again.
-      SELECT agg.n, COALESCE(cardinality(agg.host_tenants), 0) AS n_host, agg.host_tenants[1] AS host_tenant, agg.any_tenant
-      FROM (SELECT count(*)::int AS n, array_agg(tenant_id) FILTER (WHERE host_match) AS host_tenants,
-                   (array_agg(tenant_id))[1] AS any_tenant
-            FROM cand) agg
-    ),
-    ctx AS (
-      SELECT clock.now_utc, pick.n, pick.n_host,
-             t.tenant_id, t.status AS t_status, t.deleted_at AS t_deleted,
-             u.user_id, u.status AS u_status, u.deleted_at AS u_deleted,
-             w.workspace_id, w.status AS w_status, w.deleted_at AS w_deleted,
-             m.role AS m_role, cfg.enabled_models, cfg.custom_settings,
-             q.quota_id, q.tokens_limit, q.tokens_used, q.requests_limit, q.requests_used, q.reset_at,
-             (q.reset_at IS NOT NULL AND q.reset_at <= clock.now_utc) AS reset_due
-      FROM clock CROSS JOIN pick
-      LEFT JOIN tenants t ON t.tenant_id = CASE
-        WHEN ${who.tenantClaimed}::boolean THEN pick.any_tenant
-        WHEN pick.n_host = 1 THEN pick.host_tenant
-        WHEN pick.n_host = 0 AND pick.n = 1 THEN pick.any_tenant END
-      -- Each lookup by key sits behind OFFSET 0 (a planning fence) with the tenant checked outside: left
-      -- free, a generic plan may take the (tenant_id) index and filter all of a tenant's users or workspaces.
-      LEFT JOIN LATERAL (
-        SELECT by_id.user_id, by_id.status, by_id.deleted_at
-        FROM (SELECT uu.user_id, uu.tenant_id, uu.status, uu.deleted_at FROM users uu
-              WHERE ${who.userId}::uuid IS NOT NULL AND uu.user_id = ${who.userId}::uuid OFFSET 0) by_id
-        WHERE by_id.tenant_id = t.tenant_id
-        UNION ALL
-        SELECT * FROM (
-          SELECT by_email.user_id, by_email.status, by_email.deleted_at
-          FROM (SELECT uu.user_id, uu.tenant_id, uu.status, uu.deleted_at FROM users uu
-                WHERE ${who.userId}::uuid IS NULL AND lower(uu.email) = lower(${who.email}::text) OFFSET 0) by_email
-          WHERE by_email.tenant_id = t.tenant_id
-          ORDER BY by_email.deleted_at IS NULL DESC, (by_email.status = 'active') DESC
-          LIMIT 1) first_by_email
-      ) u ON true
-      LEFT JOIN LATERAL (
-        SELECT named.workspace_id, named.status, named.deleted_at
-        FROM (SELECT ww.workspace_id, ww.tenant_id, ww.status, ww.deleted_at FROM workspaces ww
-              WHERE ${who.workspaceGiven}::boolean AND ww.workspace_id = ${who.workspaceId}::uuid OFFSET 0) named
-        WHERE named.tenant_id = t.tenant_id
-        UNION ALL
-        SELECT only_one.workspace_id, only_one.status, only_one.deleted_at
-        FROM (SELECT ww.workspace_id, ww.tenant_id, ww.status, ww.deleted_at FROM workspaces ww
-              WHERE NOT ${who.workspaceGiven}::boolean AND ww.workspace_id = (
-                SELECT CASE WHEN count(*) = 1 THEN (array_agg(mine.workspace_id))[1] END
-                FROM (SELECT aw.workspace_id, aw.tenant_id, aw.status, aw.deleted_at
-                      FROM (SELECT mm.workspace_id FROM workspace_members mm WHERE mm.user_id = u.user_id OFFSET 0) mm
-                      JOIN workspaces aw ON aw.workspace_id = mm.workspace_id OFFSET 0) mine
-                WHERE mine.tenant_id = t.tenant_id AND mine.status = 'active' AND mine.deleted_at IS NULL)
-              OFFSET 0) only_one
-        WHERE only_one.tenant_id = t.tenant_id
-      ) w ON true
-      LEFT JOIN workspace_members m ON m.workspace_id = w.workspace_id AND m.user_id = u.user_id
-      LEFT JOIN workspace_config cfg ON cfg.workspace_id = w.workspace_id
-      LEFT JOIN workspace_quotas q ON q.workspace_id = w.workspace_id
-    ),
-    decided AS (
-      SELECT ctx.*,
-        CASE
-          WHEN ${who.tenantClaimed}::boolean AND ctx.tenant_id IS NULL THEN 'tenant_inactive'
-          WHEN NOT ${who.tenantClaimed}::boolean AND ctx.n = 0 THEN 'user_inactive'
-          WHEN ctx.tenant_id IS NULL THEN 'tenant_ambiguous'
-          WHEN ctx.t_status IS DISTINCT FROM 'active' OR ctx.t_deleted IS NOT NULL THEN 'tenant_inactive'
-          WHEN ctx.user_id IS NULL OR ctx.u_status IS DISTINCT FROM 'active' OR ctx.u_deleted IS NOT NULL THEN 'user_inactive'
-          WHEN NOT ${who.workspaceGiven}::boolean AND ctx.workspace_id IS NULL THEN 'workspace_required'
-          WHEN ctx.workspace_id IS NULL THEN 'workspace_not_found'
-          WHEN ctx.w_status IS DISTINCT FROM 'active' OR ctx.w_deleted IS NOT NULL THEN 'workspace_inactive'
-          WHEN ctx.m_role IS NULL THEN 'not_a_member'
-          WHEN ctx.m_role = 'viewer' AND NOT ${viewerMayPass}::boolean THEN 'role_forbidden'
-        END AS identity_code,
-        CASE WHEN ctx.reset_due THEN 0 ELSE ctx.tokens_used END AS eff_tokens_used,
-        CASE WHEN ctx.reset_due THEN 0 ELSE ctx.requests_used END AS eff_requests_used,
-        CASE WHEN ctx.reset_due THEN geko_next_reset(ctx.reset_at, ctx.now_utc) ELSE ctx.reset_at END AS eff_reset_at
-      FROM ctx
-    )`;
 }
 
 /**
