@@ -41,7 +41,8 @@ export interface DecisionRow {
  * The `enabled_models` entries that admit a model: the name itself and every prefix of it followed by `*`
  * (`*`, `g*`, `gp*`, …). Computed here so the statement tests each slot with one `?|` (does the array hold
  * any of these strings) instead of expanding both arrays into function scans. Prefixes are cut at code
- * points, as PostgreSQL's left() cuts characters.
+ * points, as PostgreSQL's left() cuts characters. The list's total length grows with the square of a
+ * name's, which is why chat-request.ts only lets names of up to 255 characters reach here.
  */
 export function entriesAdmitting(slot: ModelSlot): string[] {
   const entries = new Set<string>();
