@@ -25,7 +25,7 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-/** NUL cannot be stored, and 255 is the column's width (and bounds the entries a name is matched against). */
+/** NUL cannot be stored, and 255 bounds a name: the model column's width, and the entries a model is matched against. */
 function isStorableName(candidate: string): boolean {
   return !candidate.includes('\u0000') && candidate.length <= 255;
 }
@@ -118,7 +118,7 @@ export async function readChatRequest(
 
 function continuedConversation(body: Body): string | null {
   const id = text(body.conversationId) ?? text(body.conversation_id);
-  return id && id !== 'new' && id.length <= 255 && !id.includes('\u0000') ? id : null;
+  return id && id !== 'new' && isStorableName(id) ? id : null;
 }
 
 /** The conversation a resume/steer body names, or null when it names none or is not a JSON object. */

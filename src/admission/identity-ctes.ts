@@ -82,7 +82,9 @@ function workspaceLookup(sql: Sql, who: IdentityInput): PendingQuery<Row[]> {
 /**
  * The CTEs every metered statement shares: `ctx` (one row with everything found) and `decided` (ctx plus
  * `identity_code`, the first identity/workspace/membership failure, or null, and the quota as a due reset
- * leaves it). `viewerMayPass` is for quota reads.
+ * leaves it). `viewerMayPass` is for quota reads. The failures that depend on the form (a claimed tenant
+ * missing; no user of that email, or several tenants and none on this host; no workspace named or none
+ * inferable) are written for the form, like the lookups.
  */
 export function identityCtes(sql: Sql, who: IdentityInput, viewerMayPass: boolean): PendingQuery<Row[]> {
   return sql`
@@ -114,13 +116,12 @@ export function identityCtes(sql: Sql, who: IdentityInput, viewerMayPass: boolea
     decided AS (
       SELECT ctx.*,
         CASE
-          WHEN ${who.tenantClaimed}::boolean AND ctx.tenant_id IS NULL THEN 'tenant_inactive'
-          WHEN NOT ${who.tenantClaimed}::boolean AND ctx.n = 0 THEN 'user_inactive'
-          WHEN ctx.tenant_id IS NULL THEN 'tenant_ambiguous'
+          ${who.tenantClaimed
+            ? sql`WHEN ctx.tenant_id IS NULL THEN 'tenant_inactive'`
+            : sql`WHEN ctx.n = 0 THEN 'user_inactive' WHEN ctx.tenant_id IS NULL THEN 'tenant_ambiguous'`}
           WHEN ctx.t_status IS DISTINCT FROM 'active' OR ctx.t_deleted IS NOT NULL THEN 'tenant_inactive'
           WHEN ctx.user_id IS NULL OR ctx.u_status IS DISTINCT FROM 'active' OR ctx.u_deleted IS NOT NULL THEN 'user_inactive'
-          WHEN NOT ${who.workspaceGiven}::boolean AND ctx.workspace_id IS NULL THEN 'workspace_required'
-          WHEN ctx.workspace_id IS NULL THEN 'workspace_not_found'
+          WHEN ctx.workspace_id IS NULL THEN ${who.workspaceGiven ? sql`'workspace_not_found'` : sql`'workspace_required'`}
           WHEN ctx.w_status IS DISTINCT FROM 'active' OR ctx.w_deleted IS NOT NULL THEN 'workspace_inactive'
           WHEN ctx.m_role IS NULL THEN 'not_a_member'
           WHEN ctx.m_role = 'viewer' AND NOT ${viewerMayPass}::boolean THEN 'role_forbidden'
