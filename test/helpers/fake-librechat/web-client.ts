@@ -1,0 +1,136 @@
+// What LibreChat's web client reads besides chats, in LibreChat's shapes: the lists its model and MCP menus are
+// built from, the startup config with model specs, and the session routes (sign-in sets the refreshToken
+// cookie; refresh answers {token, user} and rotates it), as api/server/controllers/AuthController.js and
+// api/server/services/AuthService.js setAuthTokens do.
+import { createHash, randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { readJsonBody, type Ctx } from './context.ts';
+import { sendJson, str } from './http-util.ts';
+
+export const MODELS = {
+  openAI: ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'o3-mini'],
+  anthropic: ['claude-sonnet-4-5', 'claude-3-5-haiku-20241022'],
+  google: ['gemini-2.5-pro', 'gemini-2.5-flash'],
+  agents: [] as string[],
+};
+
+/** GET /api/endpoints: the endpoints config (api/server/services/Config/getEndpointsConfig.js). */
+const ENDPOINTS = {
+  openAI: { order: 0, userProvide: false, userProvideURL: false },
+  agents: { order: 1, userProvide: false, capabilities: ['execute_code', 'file_search', 'tools'] },
+  anthropic: { order: 2, userProvide: false },
+  google: { order: 3, userProvide: false },
+};
+
+/** The `modelSpecs` block of GET /api/config (librechat.yaml `modelSpecs`). */
+export const MODEL_SPECS = {
+  enforce: false,
+  prioritize: true,
+  list: [
+    { name: 'daily-gpt', label: 'Daily GPT', preset: { endpoint: 'openAI', model: 'gpt-4o' } },
+    { name: 'deep-gemini', label: 'Deep Gemini', preset: { endpoint: 'google', model: 'gemini-2.5-pro' } },
+    { name: 'support-agent', label: 'Support agent', preset: { endpoint: 'agents', agent_id: 'agent_support' } },
+  ],
+};
+
+const MCP_SERVERS = ['google_search', 'github', 'filesystem'];
+
+export const CONFIG = {
+  appTitle: 'LibreChat', emailLoginEnabled: true, registrationEnabled: true, socialLogins: [], interface: {}, modelSpecs: MODEL_SPECS,
+};
+
+/** Express's res.json: a weak ETag of the body, and 304 when the request's If-None-Match names it. */
+export function sendExpressJson(ctx: Ctx, body: unknown): void {
+  const text = JSON.stringify(body);
+  const etag = `W/"${Buffer.byteLength(text).toString(16)}-${createHash('sha1').update(text).digest('base64').slice(0, 27)}"`;
+  if (ctx.req.headers['if-none-match'] === etag) {
+    ctx.res.writeHead(304, { ETag: etag }).end();
+    return;
+  }
+  sendJson(ctx.res, 200, body, { ETag: etag });
+}
+
+export function endpointsConfig(ctx: Ctx): void {
+  sendExpressJson(ctx, ENDPOINTS);
+}
+
+/** GET /api/agents: the list envelope of getListAgentsByAccess (packages/data-schemas/src/methods/agent.ts). */
+export function listAgents(ctx: Ctx): void {
+  const data = [...ctx.state.agents.values()];
+  sendExpressJson(ctx, {
+    object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: false, after: null,
+  });
+}
+
+export function mcpTools(ctx: Ctx): void {
+  const servers = Object.fromEntries(MCP_SERVERS.map((name) => [name, {
+    name, icon: '', authenticated: true, authConfig: [],
+    tools: [{ name: 'search', pluginKey: `search_mcp_${name}`, description: `Search with ${name}` }],
+  }]));
+  sendExpressJson(ctx, { servers });
+}
+
+export function mcpServers(ctx: Ctx): void {
+  sendExpressJson(ctx, Object.fromEntries(MCP_SERVERS.map((name) => [name, { type: 'streamable-http', url: `https://mcp.example/${name}`, title: name }])));
+}
+
+export function mcpConnectionStatus(ctx: Ctx): void {
+  const connectionStatus = Object.fromEntries(MCP_SERVERS.map((name) => [name, { requiresOAuth: false, connectionState: 'connected' }]));
+  sendExpressJson(ctx, { success: true, connectionStatus });
+}
+
+interface SessionUser {
+  id: string;
+  email: string;
+  username: string;
+}
+
+const REFRESH_COOKIE = 'refreshToken';
+const REFRESH_MAX_AGE = 7 * 24 * 3600;
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+async function issueSession(ctx: Ctx, user: SessionUser): Promise<void> {
+  const secret = new TextEncoder().encode(ctx.state.jwtSecret ?? randomBytes(32).toString('hex'));
+  const token = await new SignJWT({ id: user.id, username: user.username, provider: 'local', email: user.email })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt().setExpirationTime('15m').sign(secret);
+  const refresh = randomBytes(24).toString('base64url');
+  ctx.state.sessions.set(refresh, user);
+  ctx.res.setHeader('Set-Cookie', `${REFRESH_COOKIE}=${refresh}; Path=/; Max-Age=${REFRESH_MAX_AGE}; HttpOnly; SameSite=Strict`);
+  sendJson(ctx.res, 200, { token, user: { ...user, _id: user.id, name: user.username, provider: 'local', role: 'USER' } });
+}
+
+/** POST /api/auth/login `{email, password}`: any non-empty password signs in (the fake keeps no passwords). */
+export async function login(ctx: Ctx): Promise<void> {
+  const body = await readJsonBody(ctx, 64 * 1024);
+  if (!body) return;
+  const email = str(body.email)?.toLowerCase();
+  if (!email || !str(body.password)) {
+    sendJson(ctx.res, 422, { message: 'Email and password are required' });
+    return;
+  }
+  const id = createHash('sha256').update(email).digest('hex').slice(0, 24);
+  await issueSession(ctx, { id, email, username: email.split('@')[0] ?? email });
+}
+
+/** POST /api/auth/refresh: the refresh cookie gives a new access token and a rotated cookie. */
+export async function refresh(ctx: Ctx): Promise<void> {
+  const presented = cookieValue(ctx.req.headers.cookie, REFRESH_COOKIE);
+  if (!presented) {
+    ctx.res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end('Refresh token not provided');
+    return;
+  }
+  const user = ctx.state.sessions.get(presented);
+  if (!user) {
+    sendJson(ctx.res, 403, { message: 'Invalid refresh token' });
+    return;
+  }
+  ctx.state.sessions.delete(presented);
+  await issueSession(ctx, user);
+}
