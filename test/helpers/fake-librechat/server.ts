@@ -12,7 +12,7 @@ import { RequestLog } from './request-log.ts';
 import type { Scenario } from './scenario.ts';
 import { control, echo, garbage, resetSocket, timedSse, uploadFile } from './test-routes.ts';
 import {
-  CONFIG, endpointsConfig, sendExpressJson, listAgents, login, mcpConnectionStatus, mcpServers, mcpTools, MODELS, refresh,
+  CONFIG, endpointsConfig, sendExpressJson, listAgents, login, loginPage, mcpConnectionStatus, mcpServers, mcpTools, MODELS, refresh,
 } from './web-client.ts';
 
 export interface FakeLibreChatOptions {
@@ -55,6 +55,7 @@ const ROUTES: Route[] = [
   route('GET', /^\/api\/mcp\/tools$/, 'jwt', (ctx) => mcpTools(ctx)),
   route('GET', /^\/api\/mcp\/servers$/, 'jwt', (ctx) => mcpServers(ctx)),
   route('GET', /^\/api\/mcp\/connection\/status$/, 'jwt', (ctx) => mcpConnectionStatus(ctx)),
+  route('GET', /^\/login$/, 'public', (ctx) => loginPage(ctx)),
   route('POST', /^\/api\/auth\/login$/, 'public', (ctx) => login(ctx)),
   route('POST', /^\/api\/auth\/refresh$/, 'public', (ctx) => refresh(ctx)),
   route('POST', /^\/api\/agents\/chat\/abort$/, 'jwt', (ctx) => abortChat(ctx)),

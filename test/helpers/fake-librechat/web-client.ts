@@ -134,3 +134,21 @@ export async function refresh(ctx: Ctx): Promise<void> {
   ctx.state.sessions.delete(presented);
   await issueSession(ctx, user);
 }
+
+/** GET /login: LibreChat's sign-in page, reduced to a form that posts to /api/auth/login (for the demo's browser). */
+export function loginPage(ctx: Ctx): void {
+  ctx.res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache' });
+  ctx.res.end(`<!DOCTYPE html><html><head><meta charset="utf-8"><title>LibreChat</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:360px;margin:64px auto">
+<h2>Welcome back</h2><p>The fake LibreChat: any password signs in.</p>
+<form id="f"><p><input name="email" type="email" placeholder="Email address" required style="width:100%;padding:8px"></p>
+<p><input name="password" type="password" placeholder="Password" required style="width:100%;padding:8px"></p>
+<p><button type="submit">Continue</button></p></form><p id="out"></p>
+<script>document.getElementById('f').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const form = new FormData(e.target);
+  const res = await fetch('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: form.get('email'), password: form.get('password') }) });
+  document.getElementById('out').textContent = res.ok ? 'Signed in to LibreChat.' : 'Sign-in failed (' + res.status + ').';
+});</script></body></html>`);
+}
