@@ -5,6 +5,7 @@
 // passes byte for byte.
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway } from './helpers/gateway.ts';
 import { startHarness, type Harness } from './helpers/harness.ts';
 import { librechatToken } from './helpers/jwt.ts';
 import { addMember, createWorkspace, seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
@@ -133,6 +134,25 @@ describe('filtered to the workspace', () => {
     const answer = await get(h.gw.url, '/api/models', { ...bearer(token), 'if-none-match': direct.headers.etag as string });
     expectFiltered(answer);
     expect(answer.json.openAI).toEqual(['gpt-4o']);
+  });
+});
+
+describe('when the database does not answer', () => {
+  it('fails closed: 503 database_unavailable, not LibreChat\'s unfiltered list', async () => {
+    const gw = await startGateway(h.db.url, h.upstream.url, { DB_STATEMENT_TIMEOUT: '300' });
+    try {
+      await get(gw.url, '/api/models', bearer(token)); // the pool's connection is open before the lock
+      let answer: Answer | undefined;
+      await h.db.sql.begin(async (tx) => {
+        await tx`LOCK TABLE workspace_config IN ACCESS EXCLUSIVE MODE`;
+        answer = await get(gw.url, '/api/models', bearer(token));
+      });
+      expect(answer!.status).toBe(503);
+      expect((answer!.json.error as { code: string }).code).toBe('database_unavailable');
+      expect((await get(gw.url, '/api/models', bearer(token))).json.openAI).toEqual(['gpt-4o']);
+    } finally {
+      await gw.close();
+    }
   });
 });
 
