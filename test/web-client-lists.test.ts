@@ -72,7 +72,7 @@ describe('filtered to the workspace', () => {
     const answer = await get(h.gw.url, '/api/models', bearer(token));
     expect(await statementCalls()).toBe(1);
     expectFiltered(answer);
-    expect(answer.json).toEqual({ openAI: ['gpt-4o'], anthropic: ['claude-sonnet-4-5', 'claude-3-5-haiku-20241022'], google: [], agents: [] });
+    expect(answer.json).toEqual({ openAI: ['gpt-4o'], anthropic: ['claude-sonnet-4-5', 'claude-3-5-haiku-20241022'], google: [] });
   });
 
   it('GET /api/endpoints: an endpoint left with no model is dropped, the rest kept as LibreChat sent them', async () => {

@@ -12,7 +12,7 @@ import { RequestLog } from './request-log.ts';
 import type { Scenario } from './scenario.ts';
 import { control, echo, garbage, resetSocket, timedSse, uploadFile } from './test-routes.ts';
 import {
-  CONFIG, endpointsConfig, sendExpressJson, listAgents, login, loginPage, mcpConnectionStatus, mcpServers, mcpTools, MODELS, refresh,
+  endpointsConfig, listAgents, login, loginPage, mcpConnectionStatus, mcpServers, mcpTools, MODEL_SPECS, refresh, sendExpressJson,
 } from './web-client.ts';
 
 export interface FakeLibreChatOptions {
@@ -38,6 +38,14 @@ interface Route {
   auth: Auth;
   handler: Handler;
 }
+
+const MODELS = {
+  openAI: ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'o3-mini'],
+  anthropic: ['claude-sonnet-4-5', 'claude-3-5-haiku-20241022'],
+  google: ['gemini-2.5-pro', 'gemini-2.5-flash'],
+};
+
+const CONFIG = { appTitle: 'LibreChat', emailLoginEnabled: true, registrationEnabled: true, socialLogins: [], interface: {}, modelSpecs: MODEL_SPECS };
 
 // Express routes match case-insensitively and ignore one trailing slash (its defaults); so does the fake.
 const route = (method: string, pattern: RegExp, auth: Auth, handler: Handler): Route => ({ method, pattern: new RegExp(pattern.source, 'i'), auth, handler });

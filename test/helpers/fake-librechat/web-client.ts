@@ -7,13 +7,6 @@ import { SignJWT } from 'jose';
 import { readJsonBody, type Ctx } from './context.ts';
 import { sendJson, str } from './http-util.ts';
 
-export const MODELS = {
-  openAI: ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'o3-mini'],
-  anthropic: ['claude-sonnet-4-5', 'claude-3-5-haiku-20241022'],
-  google: ['gemini-2.5-pro', 'gemini-2.5-flash'],
-  agents: [] as string[],
-};
-
 /** GET /api/endpoints: the endpoints config (api/server/services/Config/getEndpointsConfig.js). */
 const ENDPOINTS = {
   openAI: { order: 0, userProvide: false, userProvideURL: false },
@@ -22,7 +15,7 @@ const ENDPOINTS = {
   google: { order: 3, userProvide: false },
 };
 
-/** The `modelSpecs` block of GET /api/config (librechat.yaml `modelSpecs`). */
+/** The `modelSpecs` block of GET /api/config (librechat.yaml `modelSpecs`); the endpoints list's models are server.ts's MODELS. */
 export const MODEL_SPECS = {
   enforce: false,
   prioritize: true,
@@ -34,10 +27,6 @@ export const MODEL_SPECS = {
 };
 
 const MCP_SERVERS = ['google_search', 'github', 'filesystem'];
-
-export const CONFIG = {
-  appTitle: 'LibreChat', emailLoginEnabled: true, registrationEnabled: true, socialLogins: [], interface: {}, modelSpecs: MODEL_SPECS,
-};
 
 /** Express's res.json: a weak ETag of the body, and 304 when the request's If-None-Match names it. */
 export function sendExpressJson(ctx: Ctx, body: unknown): void {
