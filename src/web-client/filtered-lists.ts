@@ -41,6 +41,53 @@ function isJsonAnswer(upstreamRes: IncomingMessage): boolean {
     && (encoding === undefined || encoding === 'identity');
 }
 
+function answerFiltered(res: ServerResponse, upstreamRes: IncomingMessage, body: unknown): void {
+  const text = JSON.stringify(body);
+  const headers: OutgoingHttpHeaders = { ...upstreamRes.headers };
+  for (const name of DROPPED_ANSWER_HEADERS) delete headers[name];
+  headers['content-length'] = Buffer.byteLength(text);
+  headers['cache-control'] = 'private, no-store';
+  res.writeHead(200, upstreamRes.statusMessage, headers).end(text);
+}
+
+/** Reads LibreChat's answer whole (bounded) and writes it filtered, or as it came when it is not a JSON list. */
+function relay(res: ServerResponse, upstreamRes: IncomingMessage, filter: (body: unknown) => Promise<unknown>): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const passAsItCame = () => {
+    res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, upstreamRes.headers);
+    for (const chunk of chunks) res.write(chunk);
+  };
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    chunks.push(chunk);
+    if (size <= MAX_LIST_BYTES) return;
+    upstreamRes.off('data', onData);
+    upstreamRes.pause();
+    passAsItCame();
+    upstreamRes.pipe(res);
+    upstreamRes.resume();
+  };
+  upstreamRes.on('data', onData);
+  upstreamRes.once('close', () => { if (!upstreamRes.complete && !res.writableEnded) res.destroy(); });
+  upstreamRes.once('end', () => {
+    if (size > MAX_LIST_BYTES || res.headersSent) return;
+    const raw = Buffer.concat(chunks);
+    let parsed: unknown;
+    try {
+      parsed = isJsonAnswer(upstreamRes) ? JSON.parse(raw.toString('utf8')) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined) {
+      passAsItCame();
+      res.end();
+      return;
+    }
+    filter(parsed).then((body) => answerFiltered(res, upstreamRes, body), () => res.destroy());
+  });
+}
+
 export function createListFilter(deps: ListFilterDeps): ListFilter {
   const client = deps.config.librechatUrl.protocol === 'https:' ? https : http;
 
@@ -86,53 +133,6 @@ export function createListFilter(deps: ListFilterDeps): ListFilter {
       });
       request.setTimeout(5_000, () => request.destroy());
       request.on('error', () => resolve(undefined));
-    });
-  }
-
-  function answerFiltered(res: ServerResponse, upstreamRes: IncomingMessage, body: unknown): void {
-    const text = JSON.stringify(body);
-    const headers: OutgoingHttpHeaders = { ...upstreamRes.headers };
-    for (const name of DROPPED_ANSWER_HEADERS) delete headers[name];
-    headers['content-length'] = Buffer.byteLength(text);
-    headers['cache-control'] = 'private, no-store';
-    res.writeHead(200, upstreamRes.statusMessage, headers).end(text);
-  }
-
-  /** Reads LibreChat's answer whole (bounded) and writes it filtered, or as it came when it is not a JSON list. */
-  function relay(res: ServerResponse, upstreamRes: IncomingMessage, filter: (body: unknown) => Promise<unknown>): void {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const passAsItCame = () => {
-      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, upstreamRes.headers);
-      for (const chunk of chunks) res.write(chunk);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      chunks.push(chunk);
-      if (size <= MAX_LIST_BYTES) return;
-      upstreamRes.off('data', onData);
-      upstreamRes.pause();
-      passAsItCame();
-      upstreamRes.pipe(res);
-      upstreamRes.resume();
-    };
-    upstreamRes.on('data', onData);
-    upstreamRes.once('close', () => { if (!upstreamRes.complete && !res.writableEnded) res.destroy(); });
-    upstreamRes.once('end', () => {
-      if (size > MAX_LIST_BYTES || res.headersSent) return;
-      const raw = Buffer.concat(chunks);
-      let parsed: unknown;
-      try {
-        parsed = isJsonAnswer(upstreamRes) ? JSON.parse(raw.toString('utf8')) : undefined;
-      } catch {
-        parsed = undefined;
-      }
-      if (parsed === undefined) {
-        passAsItCame();
-        res.end();
-        return;
-      }
-      filter(parsed).then((body) => answerFiltered(res, upstreamRes, body), () => res.destroy());
     });
   }
 
