@@ -61,40 +61,41 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-export function registerChooserRoutes(app: Hono<AppEnv>, deps: ChooserDeps): void {
-  async function run<T>(query: { cancel(): void } & PromiseLike<T>): Promise<T> {
-    const timer = setTimeout(() => query.cancel(), deps.config.dbStatementTimeoutMs);
-    try {
-      return await query;
-    } catch (error) {
-      if (!isDatabaseUnavailable(error)) deps.logger.warn('workspace chooser statement failed', { err_code: (error as { code?: string }).code });
-      throw new GatewayError('database_unavailable');
-    } finally {
-      clearTimeout(timer);
-    }
+/** One statement, cancelled past DB_STATEMENT_TIMEOUT; any failure is the gateway's 503 (fail closed). */
+async function runBounded<T>(deps: ChooserDeps, query: { cancel(): void } & PromiseLike<T>): Promise<T> {
+  const timer = setTimeout(() => query.cancel(), deps.config.dbStatementTimeoutMs);
+  try {
+    return await query;
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) deps.logger.warn('workspace chooser statement failed', { err_code: (error as { code?: string }).code });
+    throw new GatewayError('database_unavailable');
+  } finally {
+    clearTimeout(timer);
   }
+}
 
+/** Runs a JSON route: its value is answered 200; a GatewayError in the one error shape. */
+async function answerJson(c: Ctx, handler: (req: IncomingMessage) => Promise<unknown>): Promise<Response> {
+  const requestId = resolveRequestId(c.env.incoming.headers);
+  try {
+    sendJson(c.env.outgoing, 200, await handler(c.env.incoming), requestId);
+  } catch (error) {
+    sendError(c.env.outgoing, error instanceof GatewayError ? error : new GatewayError('internal'), requestId);
+  }
+  return RESPONSE_ALREADY_SENT;
+}
+
+function refusal(code: string | null): GatewayError {
+  return new GatewayError(isErrorCode(code) ? code : 'internal');
+}
+
+export function registerChooserRoutes(app: Hono<AppEnv>, deps: ChooserDeps): void {
   async function caller(req: IncomingMessage) {
     return principalFromClaims(await deps.verifyToken(req.headers.authorization));
   }
 
-  /** Runs a JSON route: its value is answered 200; a GatewayError in the one error shape. */
-  async function json(c: Ctx, handler: (req: IncomingMessage) => Promise<unknown>): Promise<Response> {
-    const requestId = resolveRequestId(c.env.incoming.headers);
-    try {
-      sendJson(c.env.outgoing, 200, await handler(c.env.incoming), requestId);
-    } catch (error) {
-      sendError(c.env.outgoing, error instanceof GatewayError ? error : new GatewayError('internal'), requestId);
-    }
-    return RESPONSE_ALREADY_SENT;
-  }
-
-  function refusal(code: string | null): GatewayError {
-    return new GatewayError(isErrorCode(code) ? code : 'internal');
-  }
-
-  app.get(WORKSPACES_PATH, (c) => json(c, async (req) => {
-    const rows: MembershipRow[] = await run(membershipsStatement(deps.sql, identityInput(await caller(req), req, deps.config.trustProxy)));
+  app.get(WORKSPACES_PATH, (c) => answerJson(c, async (req) => {
+    const rows: MembershipRow[] = await runBounded(deps, membershipsStatement(deps.sql, identityInput(await caller(req), req, deps.config.trustProxy)));
     const first = rows[0];
     if (!first || first.user_id === null || CALLER_FAILURES.has(first.identity_code ?? '')) throw refusal(first?.identity_code ?? 'user_inactive');
     return {
@@ -109,7 +110,7 @@ export function registerChooserRoutes(app: Hono<AppEnv>, deps: ChooserDeps): voi
 
   app.post(CHOOSER_PATH, async (c) => {
     const secure = overHttps(c.env.incoming, deps.config.trustProxy);
-    return json(c, async (req) => {
+    return answerJson(c, async (req) => {
       const principal = await caller(req);
       const body = await readJson(req);
       const given = typeof body === 'object' && body !== null ? (body as { workspace_id?: unknown }).workspace_id : undefined;
@@ -117,7 +118,7 @@ export function registerChooserRoutes(app: Hono<AppEnv>, deps: ChooserDeps): voi
         throw new GatewayError('invalid_request', 'The body must be JSON with a workspace_id.');
       }
       const who = { ...identityInput(principal, req, deps.config.trustProxy), workspaceGiven: true, workspaceId: isUuid(given) ? given.toLowerCase() : null };
-      const [row] = await run(listScopeStatement(deps.sql, who));
+      const [row] = await runBounded(deps, listScopeStatement(deps.sql, who));
       if (!row || row.identity_code !== null) throw refusal(row?.identity_code ?? 'internal');
       const chosen = row.workspace_id!;
       // Set only here, after every check passed: a refusal goes out without it.
