@@ -13,7 +13,7 @@ import { SignJWT } from 'jose';
 import { openDatabase, type Database } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createFakeLibreChat, type FakeLibreChat } from '../test/helpers/fake-librechat/index.ts';
-import { DEMO_EMAIL, DEMO_MAX_TOKENS, DEMO_MODELS, demoJwtSecret, seedDemo } from './demo-seed.ts';
+import { DEMO_EMAIL, DEMO_MAX_TOKENS, DEMO_MODELS, DEMO_RESEARCH_MODELS, demoJwtSecret, seedDemo, type DemoRows } from './demo-seed.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA_DIR = path.join(ROOT, '.data');
@@ -128,22 +128,25 @@ function signToken(secret: string): Promise<string> {
     .sign(new TextEncoder().encode(secret));
 }
 
-function printBanner(gatewayUrl: string, fakeUrl: string, token: string): void {
+function printBanner(gatewayUrl: string, fakeUrl: string, token: string, rows: DemoRows): void {
   const auth = '-H "Authorization: Bearer $TOKEN"';
-  const chat = (model: string) => `curl -s -X POST $GW/api/agents/chat/openAI ${auth} -H 'content-type: application/json' `
+  // The demo user belongs to two workspaces: a chat names one (header here; the chooser's cookie in a browser).
+  const chat = (model: string) => `curl -s -X POST $GW/api/agents/chat/openAI ${auth} -H "X-Workspace-Id: $WS" -H 'content-type: application/json' `
     + `-d '{"text":"Hello","model":"${model}","endpoint":"openAI","conversationId":null}'`;
   const rule = '-'.repeat(78);
   say(rule);
   say(`GEKO gateway demo: ${gatewayUrl}`);
   say(`  upstream   LibreChat-compatible fake at ${fakeUrl}`);
   say(`  database   embedded PostgreSQL under ${path.relative(process.cwd(), DATA_DIR) || '.'}/postgres`);
-  say(`  tenant     "Demo Co", user ${DEMO_EMAIL} (owner), workspace "Demo workspace"`);
-  say(`  models     ${DEMO_MODELS.join(', ')}; maxTokens ${DEMO_MAX_TOKENS}; quota 200000 tokens / 1000 requests a month`);
+  say(`  tenant     "Demo Co", user ${DEMO_EMAIL} (owner), workspaces "Demo workspace" and "Research"`);
+  say(`  models     Demo workspace: ${DEMO_MODELS.join(', ')} (200000 tokens / 1000 requests a month)`);
+  say(`             Research: ${DEMO_RESEARCH_MODELS.join(', ')} (50000 tokens / 200 requests a month); maxTokens ${DEMO_MAX_TOKENS}`);
   say(rule);
   say('Try it from another terminal (the token is valid for 12 hours):');
   say();
   say(`export GW=${gatewayUrl}`);
   say(`export TOKEN=${token}`);
+  say(`export WS=${rows.workspaceId}   # the Demo workspace; Research is ${rows.researchWorkspaceId}`);
   say();
   say('# 1. start a chat; answers {"streamId":...,"conversationId":...,"status":"started"}');
   say(chat('gpt-4o'));
@@ -152,9 +155,17 @@ function printBanner(gatewayUrl: string, fakeUrl: string, token: string): void {
   say('#    or both at once:');
   say(`STREAM=$(${chat('gpt-4o')} | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).streamId') && curl -N $GW/api/agents/chat/stream/$STREAM ${auth}`);
   say('# 3. the workspace quota (tokens_used is settled from the stream once it ends)');
-  say(`curl -s $GW/_gateway/quota ${auth}`);
-  say('# 4. denied: gpt-4.1 is not enabled in this workspace (403 model_not_enabled)');
+  say(`curl -s $GW/_gateway/quota ${auth} -H "X-Workspace-Id: $WS"`);
+  say('# 4. denied: gpt-4.1 is not enabled in this workspace (403 model_not_enabled, with LibreChat\'s illegal_model_request)');
   say(`${chat('gpt-4.1')} -w '\\nHTTP %{http_code}\\n'`);
+  say('# 5. LibreChat\'s model list as the web client gets it, filtered to the workspace (compare $WS with Research)');
+  say(`curl -s $GW/api/models ${auth} -H "X-Workspace-Id: $WS"`);
+  say('# 6. without a workspace the chat is refused with a pointer to the chooser (400 workspace_required)');
+  say(`curl -s -X POST $GW/api/agents/chat/openAI ${auth} -H 'content-type: application/json' -d '{"text":"Hi","model":"gpt-4o","endpoint":"openAI"}'`);
+  say();
+  say('Choose a workspace in a browser, as a LibreChat user would:');
+  say(`  1. sign in to the fake LibreChat: ${gatewayUrl}/login (email ${DEMO_EMAIL}, any password)`);
+  say(`  2. open the chooser: ${gatewayUrl}/_gateway/workspace`);
   say(rule);
   say('Ctrl-C stops the gateway, the fake upstream and the database.');
 }
@@ -165,7 +176,7 @@ async function start(): Promise<void> {
   checkNotStopping();
   const { applied } = await migrate(state.database.sql);
   if (applied.length > 0) say(`demo: migrations applied: ${applied.join(', ')}`);
-  await seedDemo(state.database.sql);
+  const rows = await seedDemo(state.database.sql);
   const jwtSecret = await demoJwtSecret(DATA_DIR);
   checkNotStopping();
   state.fake = await createFakeLibreChat({
@@ -183,7 +194,7 @@ async function start(): Promise<void> {
     PORT: String(port), HOST: '127.0.0.1', MIGRATE_ON_START: 'false', LOG_LEVEL: 'info', SHUTDOWN_DEADLINE: '5s',
   });
   const gatewayPort = await startGateway(env);
-  printBanner(`http://127.0.0.1:${gatewayPort}`, state.fake.url, await signToken(jwtSecret));
+  printBanner(`http://127.0.0.1:${gatewayPort}`, state.fake.url, await signToken(jwtSecret), rows);
 }
 
 // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal and relayed by tsx), and a

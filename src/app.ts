@@ -21,6 +21,8 @@ import { createClientHandler } from './proxy/client-request.ts';
 import { resolveRequestId } from './proxy/headers.ts';
 import { sendError } from './proxy/respond.ts';
 import { createUpstreamProxy } from './proxy/upstream-proxy.ts';
+import { registerChooserRoutes } from './web-client/chooser-routes.ts';
+import { createListFilter } from './web-client/filtered-lists.ts';
 
 export interface GatewayDeps {
   config: Config;
@@ -53,10 +55,12 @@ export function buildGateway(deps: GatewayDeps) {
   });
   const lookupAgentModel = createAgentModelResolver({ target: config.librechatUrl, agent: upstream.agent });
   const state = { draining: false };
-  const handleClient = createClientHandler({ config, sql, logger, upstream, verifyToken, admission, lookupAgentModel, meter, metrics });
+  const lists = createListFilter({ sql, config, verifyToken, upstream, logger });
+  const handleClient = createClientHandler({ config, sql, logger, upstream, verifyToken, admission, lookupAgentModel, meter, metrics, lists });
 
   const app = new Hono<AppEnv>();
   registerDashboardRoutes(app, { sql, config, logger });
+  registerChooserRoutes(app, { sql, config, verifyToken, logger });
   registerOpsRoutes(app, { sql, config, verifyToken, admission, metrics });
   app.onError(function unexpectedError(error, c) {
     logger.error('unhandled error', { err: error.name });

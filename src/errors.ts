@@ -53,6 +53,8 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
 
 export class GatewayError extends Error {
   readonly status: number;
+  /** LibreChat's own error fields, written beside `error` on a refused chat (src/web-client/refusal-fields.ts). */
+  librechatFields?: Record<string, unknown>;
   constructor(
     readonly code: ErrorCode,
     message?: string,
@@ -71,6 +73,7 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 
 export function errorBody(error: GatewayError, requestId: string): string {
   return JSON.stringify({
+    ...error.librechatFields,
     error: {
       code: error.code,
       message: error.message,

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isEnabledBy } from '../src/admission/enabled-rule.ts';
 import { admitChatStatement, entriesAdmitting, type IdentityInput } from '../src/admission/statement.ts';
 import type { ModelSlot } from '../src/admission/chat-request.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
@@ -70,5 +71,20 @@ describe('enabled_models matching', () => {
     expect(await admissionCode('[5]', [['5']])).toBe('model_not_enabled');
     expect(await admissionCode('null', [['gpt-4o']])).toBe('model_not_enabled');
     expect(await admissionCode(null, [['gpt-4o']])).toBe('model_not_enabled');
+  });
+
+  it('isEnabledBy (the lists\' rule) decides as the statement does, for random names and entries', async () => {
+    const char = fc.constantFrom('a', 'b', '-', 'é', '😀', '*');
+    const name = fc.array(char, { minLength: 1, maxLength: 4 }).map((chars) => chars.join(''));
+    const entry = fc.oneof(name, name.map((n) => `${n}*`), fc.constant('*'), fc.integer({ min: 0, max: 9 }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(entry, { maxLength: 5 }), name, async (entries, model) => {
+        const admitted = (await admissionCode(JSON.stringify(entries), [[model]])) === null;
+        expect(isEnabledBy(entries, model)).toBe(admitted);
+        expect(isEnabledBy(entries, model)).toBe(ruleAdmits(entries, [[model]]));
+      }),
+      { numRuns: 100 },
+    );
+    for (const notAList of [{ 'gpt-4o': true }, 'gpt-4o', '*', null, undefined, 5]) expect(isEnabledBy(notAList, 'gpt-4o')).toBe(false);
   });
 });

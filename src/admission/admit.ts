@@ -12,8 +12,9 @@ import { GatewayError, isErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { clientHost, readCookie } from '../proxy/headers.ts';
-import type { ChatRequestFacts } from './chat-request.ts';
+import type { ChatRequestFacts, ModelSlot } from './chat-request.ts';
 import { promptHoldTokens } from './chat-request.ts';
+import { isEnabledBy } from './enabled-rule.ts';
 import {
   admitChatStatement, checkQuotaStatement, readQuotaStatement,
   type DecisionRow, type IdentityInput, type RequestFacts,
@@ -70,14 +71,34 @@ function toIso(value: Date | null): string | null {
   return value ? new Date(value).toISOString() : null;
 }
 
-function denial(row: DecisionRow): GatewayError {
+/** What the request knew that a refusal names: the models asked for (in order) and the prompt's token estimate. */
+interface DenialContext {
+  slots?: ModelSlot[];
+  promptTokens?: number;
+}
+
+/** The first slot no entry enables, named by the model that would run (an agent's model rather than its id). */
+function firstModelNotEnabled(row: DecisionRow, slots: ModelSlot[] | undefined): string | undefined {
+  return slots?.find((slot) => !slot.some((model) => isEnabledBy(row.enabled_models, model)))?.at(-1);
+}
+
+function denial(row: DecisionRow, context: DenialContext = {}): GatewayError {
   const code = isErrorCode(row.code) ? row.code : 'internal';
+  if (code === 'model_not_enabled') {
+    const model = firstModelNotEnabled(row, context.slots);
+    return model === undefined ? new GatewayError(code) : new GatewayError(code, `The model ${model} is not enabled for this workspace.`, { model });
+  }
   if (code !== 'quota_exceeded') return new GatewayError(code);
   const headers: Record<string, string> = row.retry_after !== null ? { 'retry-after': String(row.retry_after) } : {};
+  const resetAt = toIso(row.reset_at);
+  // The figures LibreChat's web client shows for its own limits (src/web-client/refusal-fields.ts).
+  const details = row.quota_kind === 'requests'
+    ? { kind: row.quota_kind, reset_at: resetAt, requests_limit: row.requests_limit, requests_used: row.requests_used }
+    : { kind: row.quota_kind, reset_at: resetAt, tokens_limit: row.tokens_limit, tokens_used: row.tokens_used, hold_tokens: row.hold ?? 0, prompt_tokens: context.promptTokens ?? 0 };
   return new GatewayError(
     'quota_exceeded',
     row.quota_kind === 'requests' ? 'The workspace request quota is used up.' : 'The workspace token quota is used up.',
-    { kind: row.quota_kind, reset_at: toIso(row.reset_at) },
+    details,
     headers,
   );
 }
@@ -122,7 +143,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     throw new GatewayError('database_unavailable', 'The database did not answer in time; try again shortly.');
   }
 
-  async function decide(query: PendingQuery<DecisionRow[]>, usageId?: string): Promise<DecisionRow> {
+  async function decide(query: PendingQuery<DecisionRow[]>, usageId?: string, context?: DenialContext): Promise<DecisionRow> {
     let rows: DecisionRow[];
     const started = performance.now();
     try {
@@ -137,7 +158,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     const row = rows[0];
     if (!row) throw new GatewayError('internal');
     deps.metrics?.countDecision(row.code ?? 'admitted');
-    if (row.code !== null) throw denial(row);
+    if (row.code !== null) throw denial(row, context);
     return row;
   }
 
@@ -147,7 +168,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       const promptTokens = promptHoldTokens(facts.promptText);
       const row = await decide(admitChatStatement(deps.sql, {
         who, req, slots: facts.slots, promptTokens, bodyOutputCap: facts.bodyOutputCap, usageId, instanceId: deps.instanceId,
-      }), usageId);
+      }), usageId, { slots: facts.slots, promptTokens });
       const quotaHeaders: Record<string, string> = {
         'x-quota-tokens-remaining': String(Math.max(0, (row.tokens_limit ?? 0) - (row.tokens_used ?? 0))),
         'x-quota-requests-remaining': String(Math.max(0, (row.requests_limit ?? 0) - (row.requests_used ?? 0))),

@@ -20,6 +20,9 @@ import { clientIp, prepareUpstreamHeaders, resolveRequestId } from './headers.ts
 import { sendError } from './respond.ts';
 import { classifyRoute, type ClientRoute } from './routes.ts';
 import type { UpstreamProxy } from './upstream-proxy.ts';
+import type { ListFilter } from '../web-client/filtered-lists.ts';
+import { classifyListRoute } from '../web-client/list-routes.ts';
+import { librechatFields } from '../web-client/refusal-fields.ts';
 
 export interface ClientHandlerDeps {
   config: Config;
@@ -31,6 +34,8 @@ export interface ClientHandlerDeps {
   lookupAgentModel: (agentId: string, authorization: string) => Promise<string | undefined>;
   meter: Meter;
   metrics: Pick<Metrics, 'countRequest'>;
+  /** Filters LibreChat's model and MCP lists to the caller's workspace (src/web-client/). */
+  lists?: ListFilter;
 }
 
 /** What one request's log line says; filled in as the request goes (never tokens, cookies or bodies). */
@@ -44,11 +49,14 @@ interface RequestRecord {
   tenant_id?: string;
   workspace_id?: string;
   model?: string;
+  endpoint?: string;
   hold_tokens?: number;
   usage_id?: string;
 }
 
 type ChatRoute = ClientRoute & { kind: 'chat_start' | 'assistants_chat' | 'openai_chat' };
+/** Routes whose refusals LibreChat's web client shows in the chat: they carry LibreChat's error fields too. */
+const CHAT_KINDS = new Set(['chat_start', 'assistants_chat', 'openai_chat', 'quota_check']);
 
 export function createClientHandler(deps: ClientHandlerDeps) {
   const { config, upstream } = deps;
@@ -76,6 +84,7 @@ export function createClientHandler(deps: ClientHandlerDeps) {
     const facts = await readChatRequest(route.kind, route.endpoint, body, (id) => deps.lookupAgentModel(id, authorization));
     const who = identityInput(principal, req, config.trustProxy);
     record.model = facts.model;
+    record.endpoint = facts.endpoint;
     const admitted = await deps.admission.admitChat(who, requestFacts(req, requestId, facts.endpoint, facts.model, facts.conversationId), facts);
     Object.assign(record, { tenant_id: admitted.tenantId, workspace_id: admitted.workspaceId, hold_tokens: admitted.hold, usage_id: admitted.usageId });
     const upstreamHeaders = identityHeaders(requestId, admitted.tenantId, admitted.workspaceId);
@@ -94,6 +103,7 @@ export function createClientHandler(deps: ClientHandlerDeps) {
         else deps.meter.tapResponse(ctx, upstreamRes, res);
       },
       onFailure: (failure) => void deps.meter.neverTaken(admitted, failure.message),
+      describeFailure: (failure) => { failure.librechatFields = librechatFields(failure, { endpoint: facts.endpoint, now: Date.now() }); },
     });
   }
 
@@ -155,8 +165,11 @@ export function createClientHandler(deps: ClientHandlerDeps) {
     req.headers['x-request-id'] = requestId;
     try {
       switch (route.kind) {
-        case 'pass':
+        case 'pass': {
+          const list = deps.lists && classifyListRoute(req.method ?? 'GET', req.url ?? '/');
+          if (list) return await deps.lists!.handle(req, res, list, requestId);
           return upstream.forward(req, res, { requestId });
+        }
         case 'ambiguous_path':
           throw new GatewayError('invalid_request', 'The request path is not in canonical form.');
         case 'abort':
@@ -175,6 +188,7 @@ export function createClientHandler(deps: ClientHandlerDeps) {
       record.code = failure.code;
       // A body we stopped reading cannot be left on the connection.
       if (failure.code === 'payload_too_large') res.setHeader('connection', 'close');
+      if (CHAT_KINDS.has(route.kind)) failure.librechatFields = librechatFields(failure, { endpoint: record.endpoint ?? route.endpoint, now: Date.now() });
       sendError(res, failure, requestId);
     }
   };

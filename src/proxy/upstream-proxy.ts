@@ -35,6 +35,8 @@ export interface ForwardOptions {
    * After LibreChat's answer began, whoever reads it (onUpstreamResponse) sees the failure instead.
    */
   onFailure?: (error: GatewayError) => void;
+  /** Called with the gateway's own error answer before it is written (a chat's refusal adds LibreChat's fields). */
+  describeFailure?: (error: GatewayError) => void;
 }
 
 export interface UpstreamProxy {
@@ -137,6 +139,7 @@ export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
       if (clientRes.headersSent) {
         clientRes.destroy();
       } else if (!clientRes.destroyed) {
+        options.describeFailure?.(failure);
         sendError(clientRes, failure, options.requestId);
       }
       deps.logger.warn('upstream failed', { request_id: options.requestId, code: failure.code, cause: code });

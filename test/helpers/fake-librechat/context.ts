@@ -24,6 +24,8 @@ export interface FakeState {
   baseDefaults: Partial<Scenario>;
   defaults: Partial<Scenario>;
   agents: Map<string, Agent>;
+  /** Signed-in users by their refresh token (web-client.ts). */
+  sessions: Map<string, { id: string; email: string; username: string }>;
   jobs: JobManager;
   log: RequestLog;
 }

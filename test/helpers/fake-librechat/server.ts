@@ -11,6 +11,9 @@ import { chatCompletions, remoteModels, responses } from './openai.ts';
 import { RequestLog } from './request-log.ts';
 import type { Scenario } from './scenario.ts';
 import { control, echo, garbage, resetSocket, timedSse, uploadFile } from './test-routes.ts';
+import {
+  endpointsConfig, listAgents, login, loginPage, mcpConnectionStatus, mcpServers, mcpTools, MODEL_SPECS, refresh, sendExpressJson,
+} from './web-client.ts';
 
 export interface FakeLibreChatOptions {
   /** HS256 secret to verify Bearer tokens with; without it tokens are only decoded. */
@@ -42,7 +45,7 @@ const MODELS = {
   google: ['gemini-2.5-pro', 'gemini-2.5-flash'],
 };
 
-const CONFIG = { appTitle: 'LibreChat', emailLoginEnabled: true, registrationEnabled: true, socialLogins: [], interface: {} };
+const CONFIG = { appTitle: 'LibreChat', emailLoginEnabled: true, registrationEnabled: true, socialLogins: [], interface: {}, modelSpecs: MODEL_SPECS };
 
 // Express routes match case-insensitively and ignore one trailing slash (its defaults); so does the fake.
 const route = (method: string, pattern: RegExp, auth: Auth, handler: Handler): Route => ({ method, pattern: new RegExp(pattern.source, 'i'), auth, handler });
@@ -53,8 +56,16 @@ const ROUTES: Route[] = [
   route('GET', /^\/health$/, 'public', (ctx) => {
     ctx.res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('OK');
   }),
-  route('GET', /^\/api\/config$/, 'public', (ctx) => sendJson(ctx.res, 200, CONFIG)),
-  route('GET', /^\/api\/models$/, 'jwt', (ctx) => sendJson(ctx.res, 200, MODELS)),
+  route('GET', /^\/api\/config$/, 'public', (ctx) => sendExpressJson(ctx, CONFIG)),
+  route('GET', /^\/api\/models$/, 'jwt', (ctx) => sendExpressJson(ctx, MODELS)),
+  route('GET', /^\/api\/endpoints$/, 'jwt', (ctx) => endpointsConfig(ctx)),
+  route('GET', /^\/api\/agents$/, 'jwt', (ctx) => listAgents(ctx)),
+  route('GET', /^\/api\/mcp\/tools$/, 'jwt', (ctx) => mcpTools(ctx)),
+  route('GET', /^\/api\/mcp\/servers$/, 'jwt', (ctx) => mcpServers(ctx)),
+  route('GET', /^\/api\/mcp\/connection\/status$/, 'jwt', (ctx) => mcpConnectionStatus(ctx)),
+  route('GET', /^\/login$/, 'public', (ctx) => loginPage(ctx)),
+  route('POST', /^\/api\/auth\/login$/, 'public', (ctx) => login(ctx)),
+  route('POST', /^\/api\/auth\/refresh$/, 'public', (ctx) => refresh(ctx)),
   route('POST', /^\/api\/agents\/chat\/abort$/, 'jwt', (ctx) => abortChat(ctx)),
   route('GET', /^\/api\/agents\/chat\/active$/, 'jwt', (ctx) => activeJobs(ctx)),
   route('GET', /^\/api\/agents\/chat\/stream\/([^/]+)$/, 'jwt', (ctx, p) => streamChat(ctx, param(p, 0))),
@@ -147,6 +158,7 @@ export async function createFakeLibreChat(options: FakeLibreChatOptions = {}): P
     baseDefaults,
     defaults: { ...baseDefaults },
     agents: new Map(),
+    sessions: new Map(),
     jobs: new JobManager(),
     log: new RequestLog(),
   };

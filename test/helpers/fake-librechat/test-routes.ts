@@ -138,6 +138,7 @@ export async function control(ctx: Ctx, pathname: string): Promise<boolean> {
     state.jobs.reset();
     state.log.clear();
     state.agents.clear();
+    state.sessions.clear();
     state.defaults = { ...state.baseDefaults };
     sendJson(res, 200, { ok: true });
   } else if (route === 'POST /__fake/defaults') {
