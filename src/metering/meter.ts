@@ -40,6 +40,9 @@ const SETTLE_RETRY_MS = 1_000;
 export function createMeter(deps: MeterDeps) {
   const generations = new Map<string, Generation>();
   const inFlight = new Set<Promise<void>>();
+  // The holds this process meters right now (a held generation, or a response tapped on the POST), until
+  // their settlement lands: the sweeper never expires these (DESIGN.md, Metering).
+  const heldUsage = new Set<string>();
   // Subscriptions are long-lived: a pool of their own, so they cannot starve forwarded requests. Kept alive
   // (idle sockets dropped after 4 s, before LibreChat's keep-alive closes them) to save a connection per chat.
   const subscriptionAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 64, timeout: 4_000 });
@@ -58,10 +61,14 @@ export function createMeter(deps: MeterDeps) {
             prompt_tokens: settlement.usage.promptTokens, completion_tokens: settlement.usage.completionTokens,
             total_tokens: settlement.usage.totalTokens, usage_source: settlement.usage.source, reason: settlement.reason,
           });
+          heldUsage.delete(settlement.usageId);
           return;
         } catch (error) {
           deps.logger.warn('settlement failed, retrying', { usage_id: settlement.usageId, err_code: (error as { code?: string }).code });
-          if (stopping) return;
+          if (stopping) {
+            heldUsage.delete(settlement.usageId);
+            return;
+          }
           await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_MS));
         }
       }
@@ -91,6 +98,7 @@ export function createMeter(deps: MeterDeps) {
     );
     generations.get(streamId)?.finish('error', 'replaced by a newer generation');
     generations.set(streamId, generation);
+    heldUsage.add(ctx.admitted.usageId);
     generation.start();
     if (deps.recordStreamHolders) {
       recordStreamHolder(deps.sql, ctx.admitted.usageId, streamId, conversationId)
@@ -141,6 +149,7 @@ export function createMeter(deps: MeterDeps) {
       upstreamRes.once('close', () => void neverTaken(ctx.admitted, `LibreChat answered ${status}`));
       return;
     }
+    heldUsage.add(ctx.admitted.usageId);
     const tally = new UsageTally(ctx.admitted.model, ctx.promptText);
     const isSse = String(upstreamRes.headers['content-type'] ?? '').includes('text/event-stream');
     const reader = createSseReader((event, data) => tally.onEvent(event, data));
@@ -189,6 +198,7 @@ export function createMeter(deps: MeterDeps) {
     openGenerations: () => [...generations.values()].filter((g) => !g.ended).length,
     clientStreams: () => [...generations.values()].reduce((n, g) => n + g.clientCount, 0),
     heldStreams: () => generations.size,
+    heldUsageIds: (): string[] => [...heldUsage],
   };
 }
 
