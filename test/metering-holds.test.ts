@@ -9,7 +9,7 @@ import { admitChatStatement } from '../src/admission/statement.ts';
 import { expireStaleHolds, registerInstance } from '../src/metering/sweeper.ts';
 import { chatBody, postChat, startHarness, type Harness } from './helpers/harness.ts';
 import { librechatToken } from './helpers/jwt.ts';
-import { completedAudit, waitSettled } from './helpers/metering.ts';
+import { completedAudit } from './helpers/metering.ts';
 import { quotaRow, seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
 
 let h: Harness;

@@ -142,7 +142,11 @@ export function createMeter(deps: MeterDeps) {
     });
   }
 
-  /** Meters a response that streams on the POST itself (assistants, OpenAI-compatible routes). */
+  /**
+   * Meters a response that streams on the POST itself (assistants, OpenAI-compatible routes). A client
+   * that leaves does not end the metering: LibreChat's answer is read on to its usage (its last chunk),
+   * for as long as LibreChat keeps sending (cut after idleTimeoutMs of silence, READ_ON_MAX_MS in all).
+   */
   function tapResponse(ctx: ChatContext, upstreamRes: IncomingMessage, clientRes: ServerResponse): void {
     const status = upstreamRes.statusCode ?? 0;
     if (status < 200 || status >= 300) {
@@ -151,19 +155,24 @@ export function createMeter(deps: MeterDeps) {
     }
     heldUsage.add(ctx.admitted.usageId);
     const tally = new UsageTally(ctx.admitted.model, ctx.promptText);
+    // LibreChat answers these routes only once the agent is set up and its run starts: a model was called.
+    tally.markModelCalled();
     const isSse = String(upstreamRes.headers['content-type'] ?? '').includes('text/event-stream');
     const reader = createSseReader((event, data) => tally.onEvent(event, data));
     const jsonChunks: Buffer[] = [];
     let jsonSize = 0;
+    const readOn = readOnAfterClientLeft(upstreamRes, clientRes, deps.idleTimeoutMs);
     upstreamRes.on('data', (chunk: Buffer) => {
+      readOn.onData();
       if (isSse) return reader.feed(chunk);
       jsonSize += chunk.length;
       if (jsonSize <= 8 * 1024 * 1024) jsonChunks.push(chunk);
     });
     upstreamRes.once('close', () => {
+      readOn.stop();
       if (isSse) reader.end();
       else tally.onJsonBody(Buffer.concat(jsonChunks).toString('utf8'));
-      const outcome = !upstreamRes.complete || clientRes.destroyed && !clientRes.writableFinished ? 'aborted' : (tally.ending === 'error' ? 'error' : 'completed');
+      const outcome = !upstreamRes.complete || readOn.clientLeft ? 'aborted' : (tally.ending === 'error' ? 'error' : 'completed');
       void settle({ usageId: ctx.admitted.usageId, outcome, usage: tally.result(), conversationId: tally.conversationId, ...settlementLabels(ctx.admitted) });
     });
   }
@@ -203,6 +212,46 @@ export function createMeter(deps: MeterDeps) {
 }
 
 export type Meter = ReturnType<typeof createMeter>;
+
+/** The longest the gateway reads LibreChat's answer on after its client left. */
+const READ_ON_MAX_MS = 30 * 60_000;
+
+/**
+ * Keeps LibreChat's answer flowing after the client left (http-proxy unpipes and pauses it then), and
+ * bounds how long: idleTimeoutMs of silence, READ_ON_MAX_MS in all. Past either, the answer is cut and
+ * settled with what it carried (at least the prompt estimate: a model was called).
+ */
+function readOnAfterClientLeft(upstreamRes: IncomingMessage, clientRes: ServerResponse, idleTimeoutMs: number) {
+  let idle: NodeJS.Timeout | undefined;
+  let total: NodeJS.Timeout | undefined;
+  const state = {
+    clientLeft: false,
+    onData(): void {
+      if (!state.clientLeft) return;
+      clearTimeout(idle);
+      idle = setTimeout(() => upstreamRes.destroy(), idleTimeoutMs);
+    },
+    stop(): void {
+      clearTimeout(idle);
+      clearTimeout(total);
+    },
+  };
+  const left = () => {
+    if (clientRes.writableFinished || upstreamRes.complete || upstreamRes.destroyed) return;
+    state.clientLeft = true;
+    state.onData();
+    total = setTimeout(() => upstreamRes.destroy(), READ_ON_MAX_MS);
+    // After http-proxy's pipe is set up (a client gone before the answer still gets one, whose writes
+    // fail and would pause LibreChat's answer for good): unpipe, and read on.
+    setImmediate(() => {
+      upstreamRes.unpipe(clientRes);
+      upstreamRes.resume();
+    });
+  };
+  if (clientRes.destroyed) left();
+  else clientRes.once('close', left);
+  return state;
+}
 
 function settlementLabels(admitted: AdmittedChat): Pick<Settlement, 'tenantId' | 'workspaceId' | 'requestId'> {
   return { tenantId: admitted.tenantId, workspaceId: admitted.workspaceId, requestId: admitted.requestId };
