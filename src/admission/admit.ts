@@ -14,6 +14,7 @@ import type { Metrics } from '../ops/metrics.ts';
 import { clientHost, readCookie } from '../proxy/headers.ts';
 import type { ChatRequestFacts } from './chat-request.ts';
 import { promptHoldTokens } from './chat-request.ts';
+import { isEnabledBy } from './enabled-rule.ts';
 import {
   admitChatStatement, checkQuotaStatement, readQuotaStatement,
   type DecisionRow, type IdentityInput, type RequestFacts,
@@ -30,6 +31,11 @@ export interface AdmittedChat {
   hold: number;
   promptTokens: number;
   quotaHeaders: Record<string, string>;
+  /** What the workspace enabled when it admitted the chat: the stream is held to it (DESIGN.md, Admission). */
+  enabledModels: unknown;
+  enabledMcps: unknown;
+  /** Admitted by an enabled saved-agent id, which enables whatever models the agent runs (not its tools). */
+  admittedByAgentId: boolean;
 }
 
 export interface QuotaView {
@@ -157,6 +163,8 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       return {
         usageId, requestId: req.requestId, tenantId: row.tenant_id!, workspaceId: row.workspace_id!, userId: row.user_id!,
         endpoint: req.endpoint, model: facts.model, hold: row.hold ?? 0, promptTokens: Math.min(promptTokens, row.hold ?? 0), quotaHeaders,
+        enabledModels: row.enabled_models ?? null, enabledMcps: row.enabled_mcps ?? null,
+        admittedByAgentId: (facts.agentIds ?? []).some((agentId) => isEnabledBy(row.enabled_models, agentId)),
       };
     },
     checkQuota: (who, req) => decide(checkQuotaStatement(deps.sql, { who, req })),

@@ -35,6 +35,9 @@ export interface DecisionRow {
   reset_at: Date | null;
   retry_after: number | null;
   hold: number | null;
+  /** The chat admission only: what the workspace enabled when it admitted (for the stream policy). */
+  enabled_models?: unknown;
+  enabled_mcps?: unknown;
 }
 
 /**
@@ -143,7 +146,7 @@ export function admitChatStatement(
            f.requests_limit, COALESCE(f.new_requests_used, f.eff_requests_used) AS requests_used,
            COALESCE(f.new_reset_at, f.eff_reset_at) AS reset_at,
            CASE WHEN f.eff_reset_at IS NOT NULL THEN GREATEST(0, ceil(extract(epoch FROM f.eff_reset_at - f.now_utc)))::float8 END AS retry_after,
-           f.hold
+           f.hold, f.enabled_models, f.enabled_mcps
     FROM outcome f`;
 }
 

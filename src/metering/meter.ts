@@ -8,6 +8,8 @@ import type { Sql } from '../db/sql.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { Generation } from './generation.ts';
+import { createPolicyEnforcement } from './policy-enforcement.ts';
+import { readOnAfterClientLeft } from './read-on.ts';
 import { settleUsage, type Settlement } from './settle.ts';
 import { createSseReader } from './sse-reader.ts';
 import { recordStreamHolder } from './stream-routing.ts';
@@ -88,11 +90,15 @@ export function createMeter(deps: MeterDeps) {
     return releaseHold(admitted.usageId, reason, settlementLabels(admitted));
   }
 
+  const enforcement = createPolicyEnforcement({
+    sql: deps.sql, logger: deps.logger, target: deps.target, agent: subscriptionAgent, retryMs: SETTLE_RETRY_MS, isStopping: () => stopping,
+  });
+
   function hold(ctx: ChatContext, started: { streamId: string; conversationId: string | undefined; generationCreatedAt: string | undefined }): void {
     const { streamId, conversationId, generationCreatedAt } = started;
     const generation = new Generation(
       { target: deps.target, agent: subscriptionAgent, logger: deps.logger, idleTimeoutMs: deps.idleTimeoutMs,
-        historyLimitBytes: deps.historyLimitBytes ?? 8 * 1024 * 1024, settle },
+        historyLimitBytes: deps.historyLimitBytes ?? 8 * 1024 * 1024, settle, onPolicyViolation: enforcement.endGeneration },
       { admitted: ctx.admitted, streamId, conversationId, authorization: ctx.authorization, subjectKey: ctx.subjectKey,
         promptText: ctx.promptText, upstreamHeaders: ctx.upstreamHeaders, generationCreatedAt },
     );
@@ -212,46 +218,6 @@ export function createMeter(deps: MeterDeps) {
 }
 
 export type Meter = ReturnType<typeof createMeter>;
-
-/** The longest the gateway reads LibreChat's answer on after its client left. */
-const READ_ON_MAX_MS = 30 * 60_000;
-
-/**
- * Keeps LibreChat's answer flowing after the client left (http-proxy unpipes and pauses it then), and
- * bounds how long: idleTimeoutMs of silence, READ_ON_MAX_MS in all. Past either, the answer is cut and
- * settled with what it carried (at least the prompt estimate: a model was called).
- */
-function readOnAfterClientLeft(upstreamRes: IncomingMessage, clientRes: ServerResponse, idleTimeoutMs: number) {
-  let idle: NodeJS.Timeout | undefined;
-  let total: NodeJS.Timeout | undefined;
-  const state = {
-    clientLeft: false,
-    onData(): void {
-      if (!state.clientLeft) return;
-      clearTimeout(idle);
-      idle = setTimeout(() => upstreamRes.destroy(), idleTimeoutMs);
-    },
-    stop(): void {
-      clearTimeout(idle);
-      clearTimeout(total);
-    },
-  };
-  const left = () => {
-    if (clientRes.writableFinished || upstreamRes.complete || upstreamRes.destroyed) return;
-    state.clientLeft = true;
-    state.onData();
-    total = setTimeout(() => upstreamRes.destroy(), READ_ON_MAX_MS);
-    // After http-proxy's pipe is set up (a client gone before the answer still gets one, whose writes
-    // fail and would pause LibreChat's answer for good): unpipe, and read on.
-    setImmediate(() => {
-      upstreamRes.unpipe(clientRes);
-      upstreamRes.resume();
-    });
-  };
-  if (clientRes.destroyed) left();
-  else clientRes.once('close', left);
-  return state;
-}
 
 function settlementLabels(admitted: AdmittedChat): Pick<Settlement, 'tenantId' | 'workspaceId' | 'requestId'> {
   return { tenantId: admitted.tenantId, workspaceId: admitted.workspaceId, requestId: admitted.requestId };

@@ -78,3 +78,21 @@ export async function settleUsage(sql: Sql, s: Settlement): Promise<boolean> {
     SELECT count(*)::int AS settled FROM closed`;
   return (rows[0]?.settled ?? 0) > 0;
 }
+
+/**
+ * The `chat_policy_violation` audit row (DESIGN.md, Audit rows): what ran that the workspace does not
+ * enable. Written before the generation's settlement, so its chat_completed row follows it.
+ */
+export async function recordPolicyViolation(
+  sql: Sql,
+  v: { usageId: string; conversationId: string | undefined; code: string; details: Record<string, string | null> },
+): Promise<void> {
+  await sql`
+    INSERT INTO audit_logs (log_id, tenant_id, workspace_id, user_id, action, resource, resource_id, details,
+                            ip_address, user_agent, status, error_message)
+    SELECT gen_random_uuid(), c.tenant_id, c.workspace_id, c.user_id, 'chat_policy_violation', 'conversation',
+           COALESCE(${v.conversationId ?? null}::text, c.conversation_id),
+           ${sql.json(v.details)}::jsonb || jsonb_build_object('request_id', c.request_id, 'usage_id', c.usage_id, 'endpoint', c.endpoint),
+           c.ip_address, c.user_agent, 'failed', ${v.code}
+    FROM chat_usage c WHERE c.usage_id = ${v.usageId}::uuid`;
+}
