@@ -152,3 +152,27 @@ describe('a tool call of an MCP server or built-in tool the workspace does not e
     expect(violation!.details).toMatchObject({ tool: 'web_search' });
   });
 });
+
+describe('the OpenAI-compatible route', () => {
+  it('its chunks name no model per call, but a tool call of a server not enabled cuts the answer (LibreChat stops its run) and is audited', async () => {
+    const { ws, token } = await workspace(['agent_*'], ['github']);
+    const calls = [{ input: 100, output: 10, toolCalls: [{ name: 'query_mcp_postgres', args: '{"sql":"select 1"}' }] }, longTail];
+    const result = await postChat(h.gw.url, {
+      token, path: '/api/agents/v1/chat/completions',
+      body: { model: 'agent_remote', stream: true, messages: [{ role: 'user', content: 'count the rows' }], __fake: { calls, frameIntervalMs: 20 } },
+    }).catch(() => undefined);
+    const rows = await h.db.sql<{ request_id: string }[]>`SELECT request_id FROM chat_usage WHERE workspace_id = ${ws.workspaceId}`;
+    expect(rows).toHaveLength(1);
+    const requestId = rows[0]!.request_id;
+    const row = await waitSettled(h.db.sql, requestId);
+    // Nothing streamed reports usage before the end: what ran is charged at least the prompt estimate.
+    expect(row).toMatchObject({ status: 'aborted', usage_source: 'estimate' });
+    expect(row.prompt_tokens).toBeGreaterThan(0);
+    const upstreamPost = (await h.upstream.control.log()).find((e) => e.headers['x-request-id'] === requestId);
+    expect(upstreamPost?.closedEarly).toBe(true);
+    if (result) expect(result.text).not.toContain('[DONE]');
+    const audits = await auditRows(requestId);
+    expect(audits.map((a) => a.action)).toEqual(['chat_sent', 'chat_policy_violation', 'chat_completed']);
+    expect(audits[1]!.details).toMatchObject({ tool: 'query_mcp_postgres', server: 'postgres' });
+  });
+});

@@ -10,6 +10,7 @@ import type { Metrics } from '../ops/metrics.ts';
 import { Generation } from './generation.ts';
 import { createPolicyEnforcement } from './policy-enforcement.ts';
 import { readOnAfterClientLeft } from './read-on.ts';
+import { createStreamPolicy } from './stream-policy.ts';
 import { settleUsage, type Settlement } from './settle.ts';
 import { createSseReader } from './sse-reader.ts';
 import { recordStreamHolder } from './stream-routing.ts';
@@ -164,7 +165,22 @@ export function createMeter(deps: MeterDeps) {
     // LibreChat answers these routes only once the agent is set up and its run starts: a model was called.
     tally.markModelCalled();
     const isSse = String(upstreamRes.headers['content-type'] ?? '').includes('text/event-stream');
-    const reader = createSseReader((event, data) => tally.onEvent(event, data));
+    // These answers name no model per call (LibreChat's OpenAI-compatible chunks carry the agent id), but
+    // they do name the tools called: one the workspace does not enable ends the answer. There is no abort
+    // route for them; cutting the connection is how a client stops LibreChat's run (its controller aborts
+    // on the request's close), and what was used is settled with at least the prompt estimate.
+    const policy = createStreamPolicy(ctx.admitted);
+    let violationRecorded: Promise<void> | undefined;
+    let violationCode: string | undefined;
+    const reader = createSseReader((event, data) => {
+      tally.onEvent(event, data);
+      const violation = violationCode ? undefined : policy.inspect(data);
+      if (!violation) return;
+      violationCode = violation.code;
+      deps.logger.warn('policy violation: cutting the answer', { request_id: ctx.admitted.requestId, code: violation.code, tool: violation.tool });
+      violationRecorded = enforcement.record(ctx.admitted.usageId, undefined, violation);
+      upstreamRes.destroy();
+    });
     const jsonChunks: Buffer[] = [];
     let jsonSize = 0;
     const readOn = readOnAfterClientLeft(upstreamRes, clientRes, deps.idleTimeoutMs);
@@ -179,7 +195,11 @@ export function createMeter(deps: MeterDeps) {
       if (isSse) reader.end();
       else tally.onJsonBody(Buffer.concat(jsonChunks).toString('utf8'));
       const outcome = !upstreamRes.complete || readOn.clientLeft ? 'aborted' : (tally.ending === 'error' ? 'error' : 'completed');
-      void settle({ usageId: ctx.admitted.usageId, outcome, usage: tally.result(), conversationId: tally.conversationId, ...settlementLabels(ctx.admitted) });
+      const settlement: Settlement = {
+        usageId: ctx.admitted.usageId, outcome, usage: tally.result(), conversationId: tally.conversationId,
+        reason: violationCode, ...settlementLabels(ctx.admitted),
+      };
+      void (violationRecorded ?? Promise.resolve()).then(() => settle(settlement));
     });
   }
 

@@ -8,6 +8,7 @@
 // - a tool call (`on_run_step` with `tool_calls`) of an MCP server (`<tool>_mcp_<server>`) or a built-in
 //   tool (`web_search`, `execute_code`, `file_search`) not in `enabled_mcps`, in every chat.
 // A resume's `sync` frame carries the calls and steps made while the subscription was cut: checked too.
+// The OpenAI-compatible routes show tool calls (chunks) but no per-call model: only tools are held there.
 // Names are matched with the admission's one rule (src/admission/enabled-rule.ts).
 import { isEnabledBy } from '../admission/enabled-rule.ts';
 
@@ -35,7 +36,7 @@ const BUILT_IN_TOOLS = new Set(['web_search', 'execute_code', 'file_search']);
 /** LibreChat's MCP tool-key delimiter (`Constants.mcp_delimiter`, librechat-data-provider). */
 const MCP_DELIMITER = '_mcp_';
 /** Frames that may carry a call's model or a tool call (quotes inside streamed text are escaped). */
-const MAY_MATTER = /"(?:on_token_usage|on_run_step|on_run_step_completed|sync|tool_calls)"/;
+const MAY_MATTER = /"(?:on_token_usage|on_run_step|on_run_step_completed|sync|tool_calls|function_call)"/;
 
 function obj(value: unknown): Json | undefined {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined;
@@ -110,8 +111,13 @@ export function createStreamPolicy(input: PolicyInput) {
     return undefined;
   }
 
-  /** OpenAI-compatible chunks: `choices[].delta.tool_calls[].function.name` (LibreChat streams a tool call's name once). */
+  /**
+   * The OpenAI-compatible routes: a chat completion chunk's `choices[].delta.tool_calls[].function.name`
+   * (LibreChat streams a tool call's name in its first chunk), and a responses event's function-call item.
+   */
   function checkChunk(frame: Json): PolicyViolation | undefined {
+    const item = obj(frame.item);
+    if (item?.type === 'function_call') return checkTool(item.name);
     const choices = frame.choices;
     if (!Array.isArray(choices)) return undefined;
     for (const choice of choices) {
