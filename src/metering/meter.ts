@@ -10,7 +10,6 @@ import type { Metrics } from '../ops/metrics.ts';
 import { Generation } from './generation.ts';
 import { createPolicyEnforcement } from './policy-enforcement.ts';
 import { readOnAfterClientLeft } from './read-on.ts';
-import { createStreamPolicy } from './stream-policy.ts';
 import { settleUsage, type Settlement } from './settle.ts';
 import { createSseReader } from './sse-reader.ts';
 import { recordStreamHolder } from './stream-routing.ts';
@@ -165,21 +164,10 @@ export function createMeter(deps: MeterDeps) {
     // LibreChat answers these routes only once the agent is set up and its run starts: a model was called.
     tally.markModelCalled();
     const isSse = String(upstreamRes.headers['content-type'] ?? '').includes('text/event-stream');
-    // These answers name no model per call (LibreChat's OpenAI-compatible chunks carry the agent id), but
-    // they do name the tools called: one the workspace does not enable ends the answer. There is no abort
-    // route for them; cutting the connection is how a client stops LibreChat's run (its controller aborts
-    // on the request's close), and what was used is settled with at least the prompt estimate.
-    const policy = createStreamPolicy(ctx.admitted);
-    let violationRecorded: Promise<void> | undefined;
-    let violationCode: string | undefined;
+    const policy = enforcement.watchAnswer(ctx.admitted, () => upstreamRes.destroy());
     const reader = createSseReader((event, data) => {
       tally.onEvent(event, data);
-      const violation = violationCode ? undefined : policy.inspect(data);
-      if (!violation) return;
-      violationCode = violation.code;
-      deps.logger.warn('policy violation: cutting the answer', { request_id: ctx.admitted.requestId, code: violation.code, tool: violation.tool });
-      violationRecorded = enforcement.record(ctx.admitted.usageId, undefined, violation);
-      upstreamRes.destroy();
+      policy.inspect(data);
     });
     const jsonChunks: Buffer[] = [];
     let jsonSize = 0;
@@ -197,9 +185,10 @@ export function createMeter(deps: MeterDeps) {
       const outcome = !upstreamRes.complete || readOn.clientLeft ? 'aborted' : (tally.ending === 'error' ? 'error' : 'completed');
       const settlement: Settlement = {
         usageId: ctx.admitted.usageId, outcome, usage: tally.result(), conversationId: tally.conversationId,
-        reason: violationCode, ...settlementLabels(ctx.admitted),
+        reason: policy.violation?.code, ...settlementLabels(ctx.admitted),
       };
-      void (violationRecorded ?? Promise.resolve()).then(() => settle(settlement));
+      // The chat_completed row follows a chat_policy_violation row.
+      void policy.recorded().then(() => settle(settlement));
     });
   }
 

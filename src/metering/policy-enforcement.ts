@@ -6,9 +6,10 @@ import type http from 'node:http';
 import type { Sql } from '../db/sql.ts';
 import type { Logger } from '../log.ts';
 import { postAbort } from './abort-generation.ts';
+import type { AdmittedChat } from '../admission/admit.ts';
 import type { Generation } from './generation.ts';
 import { recordPolicyViolation } from './settle.ts';
-import type { PolicyViolation } from './stream-policy.ts';
+import { createStreamPolicy, type PolicyViolation } from './stream-policy.ts';
 
 export interface PolicyEnforcementDeps {
   sql: Sql;
@@ -73,5 +74,31 @@ export function createPolicyEnforcement(deps: PolicyEnforcementDeps) {
     return record(admitted.usageId, conversationId, violation);
   }
 
-  return { endGeneration, record };
+  /**
+   * The answers that stream on the POST (OpenAI-compatible, assistants) name no model per call (LibreChat's
+   * OpenAI-compatible chunks carry the agent id), but they do name the tools called: one the workspace does
+   * not enable ends the answer. There is no abort route for them: cutting the connection is how a client
+   * stops LibreChat's run (its controller aborts on the request's close). What was used is settled with at
+   * least the prompt estimate, after the audit row (`recorded`).
+   */
+  function watchAnswer(admitted: AdmittedChat, cut: () => void) {
+    const policy = createStreamPolicy(admitted);
+    let recorded: Promise<void> = Promise.resolve();
+    const watch = {
+      violation: undefined as PolicyViolation | undefined,
+      inspect(data: string): void {
+        if (watch.violation) return;
+        const violation = policy.inspect(data);
+        if (!violation) return;
+        watch.violation = violation;
+        deps.logger.warn('policy violation: cutting the answer', { request_id: admitted.requestId, code: violation.code, tool: violation.tool });
+        recorded = record(admitted.usageId, undefined, violation);
+        cut();
+      },
+      recorded: () => recorded,
+    };
+    return watch;
+  }
+
+  return { endGeneration, record, watchAnswer };
 }
