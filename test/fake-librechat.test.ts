@@ -160,7 +160,7 @@ describe('fake LibreChat: resumable agents chat', () => {
     expect(frames.map(kind)).toEqual([
       'created', 'on_run_step', 'on_run_step_delta', 'on_token_usage', 'on_run_step_completed',
       'on_run_step', 'on_message_delta', 'on_message_delta', 'on_message_delta', 'on_message_delta', 'on_message_delta', 'on_token_usage',
-      'on_run_step', 'on_message_delta', 'on_message_delta', 'on_message_delta', 'on_message_delta', 'on_message_delta', 'on_token_usage',
+      'on_run_step', 'on_summarize_start', 'on_token_usage', 'on_summarize_delta', 'on_summarize_complete',
       'final',
     ]);
     const data = frames.map((f) => frameJson(f).data as Record<string, unknown> | undefined);
@@ -170,7 +170,9 @@ describe('fake LibreChat: resumable agents chat', () => {
     expect(data[3]).toMatchObject({ model: 'o1-pro', provider: 'openAI', input_tokens: 10 });
     expect(data[3]).not.toHaveProperty('usage_type');
     expect(data[11]).toMatchObject({ model: 'claude-3-haiku', provider: 'anthropic', usage_type: 'subagent' });
-    expect(data[18]).toMatchObject({ model: 'gpt-4.1-nano', usage_type: 'summarization' });
+    expect(data[13]).toMatchObject({ agentId: 'agent_a', model: 'gpt-4.1-nano', provider: 'openAI' });
+    expect(data[14]).toMatchObject({ model: 'gpt-4.1-nano', usage_type: 'summarization' });
+    expect(data[16]).toMatchObject({ agentId: 'agent_a', summary: { type: 'summary', model: 'gpt-4.1-nano' } });
     const abort = await fetch(`${fake.url}/api/agents/chat/abort`, {
       method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ streamId }),
     });

@@ -112,6 +112,30 @@ export function toolCallCompletedEvent(stepId: string, index: number, id: string
   };
 }
 
+/**
+ * A summarization call, as danny-avila/agents' summarize node dispatches it: a run step carrying a
+ * placeholder summary, `on_summarize_start` (the operator's summarization model), the call itself (its
+ * `on_token_usage` has `usage_type: "summarization"`), then `on_summarize_delta` and `on_summarize_complete`
+ * with the summary block. The summary is not streamed as text.
+ */
+export function summarizeEvents(turn: Turn, stepId: string, index: number, call: LlmCall, agentId: string) {
+  const placeholder = { type: 'summary', text: '', tokenCount: 0, model: call.model, provider: call.provider };
+  const summary = { ...placeholder, text: (call.deltas ?? ['Summary of the earlier messages.']).join(''), tokenCount: call.output, summaryVersion: 1 };
+  return {
+    step: {
+      event: 'on_run_step',
+      data: {
+        stepIndex: index, id: stepId, type: 'message_creation', index,
+        stepDetails: { type: 'message_creation', message_creation: { message_id: stepId } },
+        summary: placeholder, usage: null, runId: turn.responseMessageId,
+      },
+    },
+    start: { event: 'on_summarize_start', data: { agentId, provider: call.provider, model: call.model, messagesToRefineCount: 4, summaryVersion: 1 } },
+    delta: { event: 'on_summarize_delta', data: { id: stepId, delta: { summary } } },
+    complete: { event: 'on_summarize_complete', data: { agentId, summary } },
+  };
+}
+
 export function messageDeltaEvent(stepId: string, text: string): Record<string, unknown> {
   return { event: 'on_message_delta', data: { id: stepId, delta: { content: [{ type: 'text', text }] } } };
 }

@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   abortedFinalEvent, createdEvent, finalEvent, messageDeltaEvent, resumeState, runStepEvent, syncEvent,
-  tokenUsageData, toolCallCompletedEvent, toolCallDeltaEvent, toolCallStepEvent, type TextPart, type TokenUsageData, type Turn,
+  summarizeEvents, tokenUsageData, toolCallCompletedEvent, toolCallDeltaEvent, toolCallStepEvent, type TextPart, type TokenUsageData, type Turn,
 } from './frames.ts';
 import { errorFrame, messageFrame, writeStreamHeaders } from './http-util.ts';
 import type { LogEntry } from './request-log.ts';
@@ -100,6 +100,10 @@ export class Job {
     this.emit(createdEvent(turn));
     for (const [index, call] of this.calls.entries()) {
       const stepId = `step_${randomUUID()}`;
+      if (call.usageType === 'summarization') {
+        await this.summarize(stepId, index, call, signal);
+        continue;
+      }
       const tools = (call.toolCalls ?? []).map((tool) => ({ id: `call_${randomUUID().slice(0, 8)}`, tool }));
       const step = tools.length > 0 ? toolCallStepEvent(turn, stepId, index, tools) : runStepEvent(turn, stepId, index);
       this.runSteps.push(step.data);
@@ -109,10 +113,7 @@ export class Job {
       // 'hang': the last LLM call never returns, so its usage never arrives.
       if (scenario.ending === 'hang' && index === this.calls.length - 1) await never(signal);
       await delay(scenario.frameIntervalMs, undefined, { signal });
-      const usage = tokenUsageData(turn, call, index + 1);
-      this.collectedUsage.push(usage);
-      if (scenario.emitTokenUsage) this.emit({ event: 'on_token_usage', data: usage });
-      if (this.status === 'running' && scenario.emitTokenUsage) this.tokensEmitted += usage.total_tokens;
+      this.emitUsage(tokenUsageData(turn, call, index + 1));
       // The tools run after the call that asked for them, each reporting its result.
       for (const { id, tool } of tools) {
         await delay(scenario.frameIntervalMs, undefined, { signal });
@@ -123,6 +124,27 @@ export class Job {
     await delay(scenario.frameIntervalMs, undefined, { signal });
     if (scenario.ending === 'error') this.finish('error', errorFrame(scenario.errorMessage));
     else this.finish('done', messageFrame(finalEvent(turn, this.calls, this.content)));
+  }
+
+  /** A summarization call: its own frames, its usage in the middle (the summary is not streamed). */
+  private async summarize(stepId: string, index: number, call: LlmCall, signal: AbortSignal): Promise<void> {
+    const { scenario, turn } = this;
+    const events = summarizeEvents(turn, stepId, index, call, turn.agentId ?? 'ephemeral');
+    this.runSteps.push(events.step.data);
+    this.emit(events.step);
+    this.emit(events.start);
+    await delay(scenario.frameIntervalMs, undefined, { signal });
+    this.emitUsage(tokenUsageData(turn, call, index + 1));
+    await delay(scenario.frameIntervalMs, undefined, { signal });
+    this.emit(events.delta);
+    this.emit(events.complete);
+  }
+
+  private emitUsage(usage: TokenUsageData): void {
+    this.collectedUsage.push(usage);
+    if (!this.scenario.emitTokenUsage) return;
+    this.emit({ event: 'on_token_usage', data: usage });
+    if (this.status === 'running') this.tokensEmitted += usage.total_tokens;
   }
 
   private async streamToolArgs(stepId: string, tools: { id: string; tool: ToolCallPlan }[], signal: AbortSignal): Promise<void> {
