@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admitChatStatement } from '../src/admission/statement.ts';
+import { settleUsage } from '../src/metering/settle.ts';
 import { expireStaleHolds, registerInstance } from '../src/metering/sweeper.ts';
 import { chatBody, postChat, startHarness, type Harness } from './helpers/harness.ts';
 import { librechatToken } from './helpers/jwt.ts';
@@ -99,6 +100,12 @@ describe('a generation that ends after its hold was expired', () => {
     expect(audits).toEqual(['aborted', 'expired']);
     // A second pass of either side changes nothing.
     await expireStaleHolds(h.db.sql, { instanceId: other, reservationTtlMs: 0, instanceStaleMs: 0 });
+    const again = await settleUsage(h.db.sql, {
+      usageId: before!.usage_id, outcome: 'completed',
+      usage: { promptTokens: 9, completionTokens: 9, totalTokens: 18, source: 'on_token_usage', perModel: {} },
+    });
+    expect(again).toBe(false);
     expect((await quotaRow(h.db.sql, ws.workspaceId)).tokens_used).toBe(5500);
+    expect(await completedAudit(h.db.sql, chat.requestId)).toHaveLength(2);
   });
 });
