@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   await registerInstance(sql, instanceId, config.flyMachineId);
   const gateway = buildGateway({ config, sql, logger, instanceId });
   const sweeper = startSweeper({
-    sql, logger, instanceId, reservationTtlMs: config.reservationTtlMs,
+    sql, logger, instanceId, heldUsageIds: gateway.meter.heldUsageIds, reservationTtlMs: config.reservationTtlMs,
     instanceStaleMs: config.instanceStaleMs, intervalMs: config.sweepIntervalMs,
   });
 

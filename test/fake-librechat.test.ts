@@ -144,6 +144,42 @@ describe('fake LibreChat: resumable agents chat', () => {
     expect((await control.jobs()).find((j) => j.streamId === streamId)?.status).toBe('aborted');
   });
 
+  it('streams calls on several models and tool calls in LibreChat\'s order, and counts aborts and billed tokens', async () => {
+    await control.setAgent('agent_a', { model: 'o1-pro', provider: 'openAI' });
+    const calls = [
+      { input: 10, output: 1, toolCalls: [{ name: 'search_mcp_github', args: '{"q":"x"}' }] },
+      { model: 'claude-3-haiku', provider: 'anthropic', usageType: 'subagent', input: 20, output: 2 },
+      { model: 'gpt-4.1-nano', usageType: 'summarization', input: 30, output: 3 },
+    ];
+    const res = await fetch(`${fake.url}/api/agents/chat/agents`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'Hi', endpoint: 'agents', agent_id: 'agent_a', __fake: { calls, startDelayMs: 0 } }),
+    });
+    const { streamId } = (await res.json()) as { streamId: string };
+    const frames = await (await subscribe(streamId)).all();
+    expect(frames.map(kind)).toEqual([
+      'created', 'on_run_step', 'on_run_step_delta', 'on_token_usage', 'on_run_step_completed',
+      'on_run_step', 'on_message_delta', 'on_message_delta', 'on_message_delta', 'on_message_delta', 'on_message_delta', 'on_token_usage',
+      'on_run_step', 'on_summarize_start', 'on_token_usage', 'on_summarize_delta', 'on_summarize_complete',
+      'final',
+    ]);
+    const data = frames.map((f) => frameJson(f).data as Record<string, unknown> | undefined);
+    expect(data[1]).toMatchObject({ type: 'tool_calls', stepDetails: { type: 'tool_calls', tool_calls: [{ name: 'search_mcp_github', args: '', type: 'tool_call' }] } });
+    expect(data[4]).toMatchObject({ result: { type: 'tool_call', tool_call: { name: 'search_mcp_github', args: '{"q":"x"}' } } });
+    // A call naming no model runs the saved agent's model as it is now.
+    expect(data[3]).toMatchObject({ model: 'o1-pro', provider: 'openAI', input_tokens: 10 });
+    expect(data[3]).not.toHaveProperty('usage_type');
+    expect(data[11]).toMatchObject({ model: 'claude-3-haiku', provider: 'anthropic', usage_type: 'subagent' });
+    expect(data[13]).toMatchObject({ agentId: 'agent_a', model: 'gpt-4.1-nano', provider: 'openAI' });
+    expect(data[14]).toMatchObject({ model: 'gpt-4.1-nano', usage_type: 'summarization' });
+    expect(data[16]).toMatchObject({ agentId: 'agent_a', summary: { type: 'summary', model: 'gpt-4.1-nano' } });
+    const abort = await fetch(`${fake.url}/api/agents/chat/abort`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ streamId }),
+    });
+    expect(abort.status).toBe(200);
+    expect((await control.jobs()).find((j) => j.streamId === streamId)).toMatchObject({ status: 'done', aborts: 1, tokensEmitted: 66 });
+  });
+
   it('ends with an error frame and no final for the error ending', async () => {
     const { streamId } = await startChat({ __fake: { ending: 'error', errorMessage: '{"type":"token_balance"}', calls: [] } });
     const frames = await (await subscribe(streamId)).all();

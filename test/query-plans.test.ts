@@ -105,6 +105,13 @@ describe('generic plans with many open holds', () => {
     expect(await findStreamHolder(db.sql, streamId, 60_000)).toBe('machine-a');
   });
 
+  it('the sweeper reads open holds through the open-holds index, whatever this process holds', async () => {
+    const held = Array.from({ length: 200 }, () => randomUUID());
+    const plan = await planOf(() => expireStaleHolds(generic, { instanceId, reservationTtlMs: 60_000, instanceStaleMs: 60_000, heldUsageIds: held }));
+    expect(plan).toMatch(/Index Scan using idx_chat_usage_open on chat_usage/);
+    expect(plan).not.toMatch(/Seq Scan on chat_usage\b/);
+  });
+
   it('the sweeper leaves alone a settled row written without settled_at (an import, ops SQL)', async () => {
     const usageId = randomUUID();
     await db.sql`INSERT INTO chat_usage (usage_id, request_id, tenant_id, workspace_id, user_id, hold_tokens, hold_prompt_tokens,

@@ -31,6 +31,11 @@ export interface AdmittedChat {
   hold: number;
   promptTokens: number;
   quotaHeaders: Record<string, string>;
+  /** What the workspace enabled when it admitted the chat: the stream is held to it (DESIGN.md, Admission). */
+  enabledModels: unknown;
+  enabledMcps: unknown;
+  /** Admitted by an enabled saved-agent id, which enables whatever models the agent runs (not its tools). */
+  admittedByAgentId: boolean;
 }
 
 export interface QuotaView {
@@ -178,6 +183,8 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       return {
         usageId, requestId: req.requestId, tenantId: row.tenant_id!, workspaceId: row.workspace_id!, userId: row.user_id!,
         endpoint: req.endpoint, model: facts.model, hold: row.hold ?? 0, promptTokens: Math.min(promptTokens, row.hold ?? 0), quotaHeaders,
+        enabledModels: row.enabled_models ?? null, enabledMcps: row.enabled_mcps ?? null,
+        admittedByAgentId: (facts.agentIds ?? []).some((agentId) => isEnabledBy(row.enabled_models, agentId)),
       };
     },
     checkQuota: (who, req) => decide(checkQuotaStatement(deps.sql, { who, req })),

@@ -19,6 +19,8 @@ export interface ChatRequestFacts {
   bodyOutputCap: number | null;
   /** The conversation the body continues (null for a new one: LibreChat mints its id). */
   conversationId: string | null;
+  /** The saved agents the chat runs (an agent whose id is enabled runs any model: stream policy). */
+  agentIds: string[];
 }
 
 function text(value: unknown): string | undefined {
@@ -42,7 +44,8 @@ function positiveInteger(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.ceil(value) : null;
 }
 
-async function agentSlot(agentId: string, lookupAgentModel: AgentModelLookup): Promise<ModelSlot> {
+async function agentSlot(agentId: string, lookupAgentModel: AgentModelLookup, agentIds: string[]): Promise<ModelSlot> {
+  agentIds.push(agentId);
   const model = await lookupAgentModel(agentId);
   // LibreChat's answer is not the caller's fault: a model name no workspace could enable is left out, and
   // the agent id alone decides.
@@ -50,14 +53,14 @@ async function agentSlot(agentId: string, lookupAgentModel: AgentModelLookup): P
 }
 
 /** The slot of one conversation object (the body itself, or body.addedConvo). */
-async function conversationSlot(convo: Body, endpoint: string | undefined, lookup: AgentModelLookup): Promise<ModelSlot | undefined> {
+async function conversationSlot(convo: Body, endpoint: string | undefined, lookup: AgentModelLookup, agentIds: string[]): Promise<ModelSlot | undefined> {
   const agentId = name(convo.agent_id);
-  if (endpoint?.toLowerCase() === 'agents' && agentId) return agentSlot(agentId, lookup);
+  if (endpoint?.toLowerCase() === 'agents' && agentId) return agentSlot(agentId, lookup, agentIds);
   const model = name(convo.model);
   if (model) return [model];
   const spec = name(convo.spec);
   if (spec) return [spec];
-  if (agentId && !agentId.startsWith('ephemeral')) return agentSlot(agentId, lookup);
+  if (agentId && !agentId.startsWith('ephemeral')) return agentSlot(agentId, lookup, agentIds);
   return undefined;
 }
 
@@ -84,15 +87,16 @@ export async function readChatRequest(
 ): Promise<ChatRequestFacts> {
   const endpoint = routeKind === 'chat_start' ? (routeEndpoint ?? name(body.endpoint) ?? 'agents') : (routeEndpoint ?? '');
   let primary: ModelSlot | undefined;
+  const agentIds: string[] = [];
   if (routeKind === 'openai_chat') {
     // On LibreChat's OpenAI-compatible routes `model` is an agent id.
     const agentId = name(body.model);
-    primary = agentId ? await agentSlot(agentId, lookupAgentModel) : undefined;
+    primary = agentId ? await agentSlot(agentId, lookupAgentModel, agentIds) : undefined;
   } else if (routeKind === 'assistants_chat') {
     const model = name(body.model);
     primary = model ? [model] : undefined;
   } else {
-    primary = await conversationSlot(body, endpoint, lookupAgentModel);
+    primary = await conversationSlot(body, endpoint, lookupAgentModel, agentIds);
   }
   if (!primary) throw new GatewayError('model_required');
   if (endpoint.includes('\u0000') || endpoint.length > 255) throw new GatewayError('invalid_request', 'The endpoint name is not valid.');
@@ -100,7 +104,7 @@ export async function readChatRequest(
   const added = body.addedConvo;
   if (added && typeof added === 'object' && !Array.isArray(added)) {
     const addedBody = added as Body;
-    const addedSlot = await conversationSlot(addedBody, name(addedBody.endpoint) ?? endpoint, lookupAgentModel);
+    const addedSlot = await conversationSlot(addedBody, name(addedBody.endpoint) ?? endpoint, lookupAgentModel, agentIds);
     if (!addedSlot) throw new GatewayError('model_required', 'addedConvo does not name a model.');
     slots.push(addedSlot);
   }
@@ -110,6 +114,7 @@ export async function readChatRequest(
     model: slots.map((slot) => slot[0]).join('+').slice(0, 255),
     promptText: routeKind === 'openai_chat' ? openAiPromptText(body) : (text(body.text) ?? ''),
     conversationId: continuedConversation(body),
+    agentIds,
     bodyOutputCap:
       positiveInteger(body.max_tokens) ?? positiveInteger(body.maxOutputTokens) ??
       positiveInteger(body.max_completion_tokens) ?? positiveInteger(body.max_output_tokens),

@@ -35,8 +35,9 @@ export interface DecisionRow {
   reset_at: Date | null;
   retry_after: number | null;
   hold: number | null;
-  /** On a model_not_enabled denial only: the column, so the refusal can name the first model not enabled. */
+  /** The chat admission only: what the workspace enabled when it decided (the stream policy; a refusal names the first model not enabled). */
   enabled_models?: unknown;
+  enabled_mcps?: unknown;
 }
 
 /**
@@ -145,7 +146,7 @@ export function admitChatStatement(
            f.requests_limit, COALESCE(f.new_requests_used, f.eff_requests_used) AS requests_used,
            COALESCE(f.new_reset_at, f.eff_reset_at) AS reset_at,
            CASE WHEN f.eff_reset_at IS NOT NULL THEN GREATEST(0, ceil(extract(epoch FROM f.eff_reset_at - f.now_utc)))::float8 END AS retry_after,
-           f.hold, CASE WHEN f.final_code = 'model_not_enabled' THEN f.enabled_models END AS enabled_models
+           f.hold, f.enabled_models, f.enabled_mcps
     FROM outcome f`;
 }
 

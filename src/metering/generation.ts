@@ -3,11 +3,15 @@
 // received so far (bounded), and the clients reading them, each at its own pace. A cut subscription is
 // re-opened with ?resume=true (LibreChat then sends a `sync` frame whose usage is cumulative), as
 // LibreChat's own client does. The generation settles once, when LibreChat ends it or gives up on it.
+// What runs is held to what the workspace enabled (stream-policy.ts): the first call or tool it does not
+// enable is reported once (onPolicyViolation: audit row, abort through LibreChat), and the settlement
+// waits for that row so the generation's chat_completed row follows it.
 import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Logger } from '../log.ts';
 import type { AdmittedChat } from '../admission/admit.ts';
 import { createSseReader, type SseReader } from './sse-reader.ts';
+import { createStreamPolicy, type PolicyViolation, type StreamPolicy } from './stream-policy.ts';
 import type { Outcome, Settlement } from './settle.ts';
 import { UsageTally } from './usage-tally.ts';
 
@@ -18,6 +22,8 @@ export interface GenerationDeps {
   idleTimeoutMs: number;
   historyLimitBytes: number;
   settle: (settlement: Settlement) => Promise<void>;
+  /** Records the violation and asks LibreChat to end the generation; resolves once the audit row landed. */
+  onPolicyViolation: (generation: Generation, violation: PolicyViolation) => Promise<void>;
 }
 
 export interface GenerationInit {
@@ -61,9 +67,13 @@ export class Generation {
   private current: ClientRequest | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private endedAtFrameBoundary = true;
+  private readonly policy: StreamPolicy;
+  violation: PolicyViolation | undefined;
+  private violationRecorded: Promise<void> | undefined;
 
   constructor(private readonly deps: GenerationDeps, readonly init: GenerationInit) {
     this.tally = new UsageTally(init.admitted.model, init.promptText);
+    this.policy = createStreamPolicy(init.admitted);
     this.done = new Promise((resolve) => { this.resolveDone = resolve; });
   }
 
@@ -116,7 +126,13 @@ export class Generation {
       this.releasePending();
     }
     if (!this.endedAtFrameBoundary) this.append(Buffer.from('\n\n'));
-    const reader: SseReader = createSseReader((event, data) => this.tally.onEvent(event, data));
+    const reader: SseReader = createSseReader((event, data) => {
+      this.tally.onEvent(event, data);
+      if (!this.violation && !this.ended) {
+        const violation = this.policy.inspect(data);
+        if (violation) this.onViolation(violation);
+      }
+    });
     this.armIdleTimer(res);
     res.on('data', (chunk: Buffer) => {
       this.armIdleTimer(res);
@@ -165,6 +181,11 @@ export class Generation {
     for (const cursor of this.clients) if (!cursor.waitingForDrain) this.pump(cursor);
   }
 
+  private onViolation(violation: PolicyViolation): void {
+    this.violation = violation;
+    this.violationRecorded = this.deps.onPolicyViolation(this, violation).catch(() => undefined);
+  }
+
   /** Ends the generation: settles it, lets clients drain what is buffered, then ends their responses. */
   finish(outcome: Outcome, reason?: string): Promise<void> {
     if (this.settled) return this.settled;
@@ -173,11 +194,12 @@ export class Generation {
     this.current?.destroy();
     const usage = this.tally.result();
     const { admitted } = this.init;
-    this.settled = this.deps.settle({
-      usageId: admitted.usageId, outcome, usage, reason,
+    const settlement: Settlement = {
+      usageId: admitted.usageId, outcome, usage, reason: reason ?? this.violation?.code,
       tenantId: admitted.tenantId, workspaceId: admitted.workspaceId, requestId: admitted.requestId,
       conversationId: this.tally.conversationId ?? this.init.conversationId, streamId: this.init.streamId,
-    });
+    };
+    this.settled = (this.violationRecorded ?? Promise.resolve()).then(() => this.deps.settle(settlement));
     void this.settled.finally(this.resolveDone);
     this.releasePending();
     for (const cursor of this.clients) if (!cursor.waitingForDrain) this.pump(cursor);

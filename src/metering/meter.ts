@@ -8,6 +8,8 @@ import type { Sql } from '../db/sql.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { Generation } from './generation.ts';
+import { createPolicyEnforcement } from './policy-enforcement.ts';
+import { readOnAfterClientLeft } from './read-on.ts';
 import { settleUsage, type Settlement } from './settle.ts';
 import { createSseReader } from './sse-reader.ts';
 import { recordStreamHolder } from './stream-routing.ts';
@@ -40,6 +42,9 @@ const SETTLE_RETRY_MS = 1_000;
 export function createMeter(deps: MeterDeps) {
   const generations = new Map<string, Generation>();
   const inFlight = new Set<Promise<void>>();
+  // The holds this process meters right now (a held generation, or a response tapped on the POST), until
+  // their settlement lands: the sweeper never expires these (DESIGN.md, Metering).
+  const heldUsage = new Set<string>();
   // Subscriptions are long-lived: a pool of their own, so they cannot starve forwarded requests. Kept alive
   // (idle sockets dropped after 4 s, before LibreChat's keep-alive closes them) to save a connection per chat.
   const subscriptionAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 64, timeout: 4_000 });
@@ -58,10 +63,14 @@ export function createMeter(deps: MeterDeps) {
             prompt_tokens: settlement.usage.promptTokens, completion_tokens: settlement.usage.completionTokens,
             total_tokens: settlement.usage.totalTokens, usage_source: settlement.usage.source, reason: settlement.reason,
           });
+          heldUsage.delete(settlement.usageId);
           return;
         } catch (error) {
           deps.logger.warn('settlement failed, retrying', { usage_id: settlement.usageId, err_code: (error as { code?: string }).code });
-          if (stopping) return;
+          if (stopping) {
+            heldUsage.delete(settlement.usageId);
+            return;
+          }
           await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_MS));
         }
       }
@@ -81,16 +90,21 @@ export function createMeter(deps: MeterDeps) {
     return releaseHold(admitted.usageId, reason, settlementLabels(admitted));
   }
 
+  const enforcement = createPolicyEnforcement({
+    sql: deps.sql, logger: deps.logger, target: deps.target, agent: subscriptionAgent, retryMs: SETTLE_RETRY_MS, isStopping: () => stopping,
+  });
+
   function hold(ctx: ChatContext, started: { streamId: string; conversationId: string | undefined; generationCreatedAt: string | undefined }): void {
     const { streamId, conversationId, generationCreatedAt } = started;
     const generation = new Generation(
       { target: deps.target, agent: subscriptionAgent, logger: deps.logger, idleTimeoutMs: deps.idleTimeoutMs,
-        historyLimitBytes: deps.historyLimitBytes ?? 8 * 1024 * 1024, settle },
+        historyLimitBytes: deps.historyLimitBytes ?? 8 * 1024 * 1024, settle, onPolicyViolation: enforcement.endGeneration },
       { admitted: ctx.admitted, streamId, conversationId, authorization: ctx.authorization, subjectKey: ctx.subjectKey,
         promptText: ctx.promptText, upstreamHeaders: ctx.upstreamHeaders, generationCreatedAt },
     );
     generations.get(streamId)?.finish('error', 'replaced by a newer generation');
     generations.set(streamId, generation);
+    heldUsage.add(ctx.admitted.usageId);
     generation.start();
     if (deps.recordStreamHolders) {
       recordStreamHolder(deps.sql, ctx.admitted.usageId, streamId, conversationId)
@@ -134,28 +148,47 @@ export function createMeter(deps: MeterDeps) {
     });
   }
 
-  /** Meters a response that streams on the POST itself (assistants, OpenAI-compatible routes). */
+  /**
+   * Meters a response that streams on the POST itself (assistants, OpenAI-compatible routes). A client
+   * that leaves does not end the metering: LibreChat's answer is read on to its usage (its last chunk),
+   * for as long as LibreChat keeps sending (cut after idleTimeoutMs of silence, READ_ON_MAX_MS in all).
+   */
   function tapResponse(ctx: ChatContext, upstreamRes: IncomingMessage, clientRes: ServerResponse): void {
     const status = upstreamRes.statusCode ?? 0;
     if (status < 200 || status >= 300) {
       upstreamRes.once('close', () => void neverTaken(ctx.admitted, `LibreChat answered ${status}`));
       return;
     }
+    heldUsage.add(ctx.admitted.usageId);
     const tally = new UsageTally(ctx.admitted.model, ctx.promptText);
+    // LibreChat answers these routes only once the agent is set up and its run starts: a model was called.
+    tally.markModelCalled();
     const isSse = String(upstreamRes.headers['content-type'] ?? '').includes('text/event-stream');
-    const reader = createSseReader((event, data) => tally.onEvent(event, data));
+    const policy = enforcement.watchAnswer(ctx.admitted, () => upstreamRes.destroy());
+    const reader = createSseReader((event, data) => {
+      tally.onEvent(event, data);
+      policy.inspect(data);
+    });
     const jsonChunks: Buffer[] = [];
     let jsonSize = 0;
+    const readOn = readOnAfterClientLeft(upstreamRes, clientRes, deps.idleTimeoutMs);
     upstreamRes.on('data', (chunk: Buffer) => {
+      readOn.onData();
       if (isSse) return reader.feed(chunk);
       jsonSize += chunk.length;
       if (jsonSize <= 8 * 1024 * 1024) jsonChunks.push(chunk);
     });
     upstreamRes.once('close', () => {
+      readOn.stop();
       if (isSse) reader.end();
       else tally.onJsonBody(Buffer.concat(jsonChunks).toString('utf8'));
-      const outcome = !upstreamRes.complete || clientRes.destroyed && !clientRes.writableFinished ? 'aborted' : (tally.ending === 'error' ? 'error' : 'completed');
-      void settle({ usageId: ctx.admitted.usageId, outcome, usage: tally.result(), conversationId: tally.conversationId, ...settlementLabels(ctx.admitted) });
+      const outcome = !upstreamRes.complete || readOn.clientLeft ? 'aborted' : (tally.ending === 'error' ? 'error' : 'completed');
+      const settlement: Settlement = {
+        usageId: ctx.admitted.usageId, outcome, usage: tally.result(), conversationId: tally.conversationId,
+        reason: policy.violation?.code, ...settlementLabels(ctx.admitted),
+      };
+      // The chat_completed row follows a chat_policy_violation row.
+      void policy.recorded().then(() => settle(settlement));
     });
   }
 
@@ -189,6 +222,7 @@ export function createMeter(deps: MeterDeps) {
     openGenerations: () => [...generations.values()].filter((g) => !g.ended).length,
     clientStreams: () => [...generations.values()].reduce((n, g) => n + g.clientCount, 0),
     heldStreams: () => generations.size,
+    heldUsageIds: (): string[] => [...heldUsage],
   };
 }
 

@@ -1,7 +1,10 @@
 // Settlement: ONE statement per generation that closes its chat_usage row, corrects the quota by
-// (actual - hold) — or charges the actual to the new period when the quota was reset since admission —
-// and writes the chat_completed audit row. The `status = 'reserved'` guard makes it idempotent: a second
-// settlement (or a race with the sweeper) finds no row and changes nothing.
+// (actual - what the row had charged) — or charges the actual to the new period when the quota was reset
+// since that charge — and writes the chat_completed audit row. The guard makes it idempotent: a second
+// settlement (or a race with the sweeper) finds no row and changes nothing. A row the sweeper already
+// closed as `expired` (its process looked dead, or the hold outlived RESERVATION_TTL unheld) is still
+// open to the generation's one real settlement: a generation that ends late records what it used, and the
+// quota is corrected by the difference from the text part the sweeper charged (DESIGN.md, Metering).
 import type { Sql } from '../db/sql.ts';
 import type { UsageResult } from './usage-tally.ts';
 
@@ -29,20 +32,27 @@ export async function settleUsage(sql: Sql, s: Settlement): Promise<boolean> {
   const details = { per_model: s.usage.perModel, ...(s.reason ? { reason: s.reason } : {}) };
   const rows = await sql<{ settled: number }[]>`
     WITH closed AS (
+      -- SET expressions read the row as it is when locked (after any wait for the sweeper), so what it had
+      -- charged is taken from that version: the whole hold while reserved, the text part once expired.
       UPDATE chat_usage c SET
         status = ${STATUS_OF[s.outcome]}, prompt_tokens = ${s.usage.promptTokens}, completion_tokens = ${s.usage.completionTokens},
-        total_tokens = ${s.usage.totalTokens}, usage_source = ${s.usage.source}, details = ${sql.json(details as unknown as Parameters<typeof sql.json>[0])}::jsonb,
+        total_tokens = ${s.usage.totalTokens}, usage_source = ${s.usage.source},
+        details = ${sql.json(details as unknown as Parameters<typeof sql.json>[0])}::jsonb
+                  || CASE WHEN c.status = 'expired' THEN jsonb_build_object('late_after_expiry', jsonb_build_object('charged', c.total_tokens))
+                          ELSE '{}'::jsonb END,
         conversation_id = COALESCE(${s.conversationId ?? null}::text, c.conversation_id),
         stream_id = COALESCE(${s.streamId ?? null}::text, c.stream_id),
         settled_at = timezone('UTC', now())
-      WHERE c.usage_id = ${s.usageId}::uuid AND c.status = 'reserved'
-      RETURNING c.*
+      WHERE c.usage_id = ${s.usageId}::uuid
+        AND (c.status = 'reserved' OR (c.status = 'expired' AND c.usage_source = 'hold'))
+      RETURNING c.*, COALESCE((c.details -> 'late_after_expiry' ->> 'charged')::int, c.hold_tokens) AS charged,
+                c.details ? 'late_after_expiry' AS late
     ),
     quota AS (
       UPDATE workspace_quotas q SET
         tokens_used = GREATEST(0, q.tokens_used::bigint + CASE WHEN q.reset_at IS NOT DISTINCT FROM closed.quota_reset_at
-                                                      THEN closed.total_tokens - closed.hold_tokens ELSE closed.total_tokens END),
-        requests_used = CASE WHEN ${s.neverTaken === true}::boolean AND q.reset_at IS NOT DISTINCT FROM closed.quota_reset_at
+                                                      THEN closed.total_tokens - closed.charged ELSE closed.total_tokens END),
+        requests_used = CASE WHEN ${s.neverTaken === true}::boolean AND NOT closed.late AND q.reset_at IS NOT DISTINCT FROM closed.quota_reset_at
                              THEN GREATEST(0, q.requests_used - 1) ELSE q.requests_used END,
         updated_at = timezone('UTC', now())
       FROM closed WHERE q.workspace_id = closed.workspace_id
@@ -57,7 +67,9 @@ export async function settleUsage(sql: Sql, s: Settlement): Promise<boolean> {
                                 'endpoint', closed.endpoint, 'model', closed.model,
                                 'prompt_tokens', closed.prompt_tokens, 'completion_tokens', closed.completion_tokens,
                                 'total_tokens', closed.total_tokens, 'usage_source', closed.usage_source,
-                                'hold_tokens', closed.hold_tokens, 'per_model', closed.details -> 'per_model'),
+                                'hold_tokens', closed.hold_tokens, 'per_model', closed.details -> 'per_model')
+             || CASE WHEN closed.late THEN jsonb_build_object('corrects_outcome', 'expired', 'charged_at_expiry', closed.charged)
+                     ELSE '{}'::jsonb END,
              closed.ip_address, closed.user_agent,
              ${s.outcome === 'completed' || s.outcome === 'aborted' ? 'success' : 'failed'},
              ${s.outcome === 'completed' || s.outcome === 'aborted' ? null : (s.reason ?? s.outcome)}::text
@@ -65,4 +77,22 @@ export async function settleUsage(sql: Sql, s: Settlement): Promise<boolean> {
     )
     SELECT count(*)::int AS settled FROM closed`;
   return (rows[0]?.settled ?? 0) > 0;
+}
+
+/**
+ * The `chat_policy_violation` audit row (DESIGN.md, Audit rows): what ran that the workspace does not
+ * enable. Written before the generation's settlement, so its chat_completed row follows it.
+ */
+export async function recordPolicyViolation(
+  sql: Sql,
+  v: { usageId: string; conversationId: string | undefined; code: string; details: Record<string, string | null> },
+): Promise<void> {
+  await sql`
+    INSERT INTO audit_logs (log_id, tenant_id, workspace_id, user_id, action, resource, resource_id, details,
+                            ip_address, user_agent, status, error_message)
+    SELECT gen_random_uuid(), c.tenant_id, c.workspace_id, c.user_id, 'chat_policy_violation', 'conversation',
+           COALESCE(${v.conversationId ?? null}::text, c.conversation_id),
+           ${sql.json(v.details)}::jsonb || jsonb_build_object('request_id', c.request_id, 'usage_id', c.usage_id, 'endpoint', c.endpoint),
+           c.ip_address, c.user_agent, 'failed', ${v.code}
+    FROM chat_usage c WHERE c.usage_id = ${v.usageId}::uuid`;
 }

@@ -1,12 +1,21 @@
-// Closes holds nobody will settle: older than RESERVATION_TTL, or left by a gateway process whose
-// heartbeat stopped (killed, crashed). Each is closed as `expired`, charging the text part of its hold,
-// with its chat_completed audit row — one statement per pass, SKIP LOCKED so it never waits on (or
-// double-closes with) a settlement in flight. Also keeps this process's own heartbeat fresh.
+// Closes holds nobody will settle, each as `expired`, charging the text part of its hold, with its
+// chat_completed audit row — one statement per pass, SKIP LOCKED so it never waits on (or double-closes
+// with) a settlement in flight. A hold is left alone while a live gateway process still holds its
+// generation (long agent runs and tool-approval pauses outlast any TTL):
+//   - this process's own holds: expired past RESERVATION_TTL only when this process no longer holds the
+//     generation in memory (`heldUsageIds`: a hold it lost track of would otherwise stay open for ever);
+//   - another process's holds: expired only once that process is dead (stopped, or its heartbeat older
+//     than INSTANCE_STALE_AFTER), whatever their age: that process sweeps its own;
+//   - holds with no process recorded: past RESERVATION_TTL.
+// Should a generation still end after its hold was expired (its process only looked dead), its settlement
+// corrects the row and the quota by the difference (settle.ts). Also keeps this process's heartbeat fresh.
 import type { Sql } from '../db/sql.ts';
 import type { Logger } from '../log.ts';
 
 export interface SweeperDeps {
   sql: Sql;
+  /** The holds whose generations this process holds right now (metering's open generations and taps). */
+  heldUsageIds: () => readonly string[];
   logger: Logger;
   instanceId: string;
   reservationTtlMs: number;
@@ -24,32 +33,45 @@ export async function markInstanceStopped(sql: Sql, instanceId: string): Promise
 }
 
 /** One sweep pass. Returns how many holds it closed. */
-export async function expireStaleHolds(sql: Sql, opts: { instanceId: string; reservationTtlMs: number; instanceStaleMs: number }): Promise<number> {
+export async function expireStaleHolds(
+  sql: Sql,
+  opts: { instanceId: string; reservationTtlMs: number; instanceStaleMs: number; heldUsageIds?: readonly string[] },
+): Promise<number> {
+  const held = [...(opts.heldUsageIds ?? [])];
   const rows = await sql<{ expired: number }[]>`
     WITH beat AS (
       UPDATE gateway_instances SET heartbeat_at = timezone('UTC', now()) WHERE instance_id = ${opts.instanceId}::uuid
     ),
     stale AS (
-      SELECT c.usage_id FROM chat_usage c
+      SELECT c.usage_id, c.quota_reset_at AS charged_period FROM chat_usage c
       WHERE c.settled_at IS NULL AND c.status = 'reserved' -- open holds, through idx_chat_usage_open
-        AND (c.created_at < timezone('UTC', now()) - make_interval(secs => ${opts.reservationTtlMs / 1000}::float8)
-             OR (c.instance_id IS DISTINCT FROM ${opts.instanceId}::uuid AND NOT EXISTS (
-                   SELECT 1 FROM gateway_instances g
-                   WHERE g.instance_id = c.instance_id AND g.stopped_at IS NULL
-                     AND g.heartbeat_at > timezone('UTC', now()) - make_interval(secs => ${opts.instanceStaleMs / 1000}::float8))))
+        AND CASE
+          WHEN c.instance_id = ${opts.instanceId}::uuid
+            THEN c.created_at < timezone('UTC', now()) - make_interval(secs => ${opts.reservationTtlMs / 1000}::float8)
+                 AND c.usage_id <> ALL(${held}::uuid[])
+          WHEN c.instance_id IS NULL
+            THEN c.created_at < timezone('UTC', now()) - make_interval(secs => ${opts.reservationTtlMs / 1000}::float8)
+          ELSE NOT EXISTS (
+                 SELECT 1 FROM gateway_instances g
+                 WHERE g.instance_id = c.instance_id AND g.stopped_at IS NULL
+                   AND g.heartbeat_at > timezone('UTC', now()) - make_interval(secs => ${opts.instanceStaleMs / 1000}::float8))
+        END
       ORDER BY c.created_at
       LIMIT 500
       FOR UPDATE SKIP LOCKED
     ),
     closed AS (
+      -- quota_reset_at becomes the period the expired charge now sits in, so a late settlement knows
+      -- whether that charge is still in the current period (settle.ts).
       UPDATE chat_usage c SET status = 'expired', prompt_tokens = c.hold_prompt_tokens, completion_tokens = 0,
              total_tokens = c.hold_prompt_tokens, usage_source = 'hold', settled_at = timezone('UTC', now()),
-             details = jsonb_build_object('reason', 'hold expired')
+             details = jsonb_build_object('reason', 'hold expired'),
+             quota_reset_at = (SELECT q.reset_at FROM workspace_quotas q WHERE q.workspace_id = c.workspace_id)
       FROM stale WHERE c.usage_id = stale.usage_id
-      RETURNING c.*
+      RETURNING c.*, stale.charged_period
     ),
     delta AS (
-      SELECT q.quota_id, sum(CASE WHEN q.reset_at IS NOT DISTINCT FROM closed.quota_reset_at
+      SELECT q.quota_id, sum(CASE WHEN q.reset_at IS NOT DISTINCT FROM closed.charged_period
                                   THEN closed.hold_prompt_tokens - closed.hold_tokens ELSE closed.hold_prompt_tokens END) AS tokens
       FROM closed JOIN workspace_quotas q ON q.workspace_id = closed.workspace_id
       GROUP BY q.quota_id
@@ -79,7 +101,7 @@ export function startSweeper(deps: SweeperDeps): { stop(): void; sweepNow(): Pro
   let running: Promise<number> | undefined;
   const sweepNow = async () => {
     if (running) return running;
-    running = expireStaleHolds(deps.sql, deps).finally(() => { running = undefined; });
+    running = expireStaleHolds(deps.sql, { ...deps, heldUsageIds: deps.heldUsageIds() }).finally(() => { running = undefined; });
     return running;
   };
   const tick = () => {

@@ -77,6 +77,8 @@ export class UsageTally {
   private openAiUsage: { prompt: number; completion: number } | undefined;
   ending: Ending | undefined;
   conversationId: string | undefined;
+  /** LibreChat called a model for this generation, so even with no usage reported the prompt was paid for. */
+  private modelCalled = false;
 
   constructor(private readonly model: string, private readonly promptText: string) {}
 
@@ -194,6 +196,10 @@ export class UsageTally {
     }
   }
 
+  markModelCalled(): void {
+    this.modelCalled = true;
+  }
+
   /** Reads a whole (non-streamed) JSON response of the OpenAI-compatible routes. */
   onJsonBody(body: string): void {
     this.onEvent(undefined, body);
@@ -213,9 +219,10 @@ export class UsageTally {
       return this.single('token_count', prompt, completion);
     }
     // A generation that ended badly before LibreChat streamed anything or reported any usage (a balance
-    // or model error, an early abort) most likely never called a model: nothing to charge.
+    // or model error, an early abort) most likely never called a model: nothing to charge. Once a model
+    // was called, the prompt estimate at least.
     const streamed = this.streamedText();
-    if (this.ending !== 'completed' && streamed === '') return this.single('estimate', 0, 0);
+    if (this.ending !== 'completed' && streamed === '' && !this.modelCalled) return this.single('estimate', 0, 0);
     return this.single('estimate', countTokens(this.promptText), countTokens(streamed));
   }
 

@@ -24,7 +24,10 @@ export interface ForwardOptions {
   identityEncoding?: boolean;
   /** Headers added to the client response (quota headers). */
   responseHeaders?: Record<string, string>;
-  /** Called with LibreChat's response before its headers go to the client. */
+  /**
+   * Called with LibreChat's response before its headers go to the client. Setting it hands the upstream
+   * request's lifetime to the caller: a client that leaves no longer cuts it (the caller must bound it).
+   */
   onUpstreamResponse?: (upstreamRes: IncomingMessage) => void;
   /** The caller writes the client response itself (from onUpstreamResponse) instead of http-proxy piping it. */
   selfHandleResponse?: boolean;
@@ -90,7 +93,9 @@ export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
     }, deps.headersTimeoutMs);
     upstreamReq.once('response', () => clearTimeout(timer));
     upstreamReq.once('close', () => clearTimeout(timer));
-    if (!options?.keepUpstreamOnClientClose) {
+    // A metered answer belongs to whoever reads it (onUpstreamResponse): a client that leaves does not cut
+    // LibreChat's run short of the usage it reports at its end (DESIGN.md, Metering); that reader bounds it.
+    if (!options?.keepUpstreamOnClientClose && !options?.onUpstreamResponse) {
       clientRes.once('close', () => {
         if (!clientRes.writableFinished) upstreamReq.destroy();
       });

@@ -101,7 +101,7 @@ export async function abortChat(ctx: Ctx): Promise<void> {
     return;
   }
   if (forbidden(ctx, job)) return;
-  if (job.status === 'running') job.abort();
+  job.abort();
   sendJson(ctx.res, 200, { success: true, aborted: job.turn.streamId });
 }
 

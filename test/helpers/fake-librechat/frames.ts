@@ -1,6 +1,6 @@
-// Payload builders for the agents chat stream: `created`, step events, `on_token_usage`, `final`,
-// the aborted final and the resume `sync` frame, in LibreChat v0.8.7's shapes.
-import type { FinalCounts, LlmCall } from './scenario.ts';
+// Payload builders for the agents chat stream: `created`, step events (text and tool calls),
+// `on_token_usage`, `final`, the aborted final and the resume `sync` frame, in LibreChat v0.8.7's shapes.
+import type { FinalCounts, LlmCall, ToolCallPlan } from './scenario.ts';
 
 export const NO_PARENT = '00000000-0000-0000-0000-000000000000';
 
@@ -67,6 +67,72 @@ export function runStepEvent(turn: Turn, stepId: string, index: number): Record<
       stepDetails: { type: 'message_creation', message_creation: { message_id: turn.responseMessageId } },
       usage: null,
     },
+  };
+}
+
+/**
+ * A `tool_calls` run step, dispatched while the model streams its tool call (danny-avila/agents Graph;
+ * LibreChat's reference: `stepDetails.tool_calls[{id, name, args, type: "tool_call"}]`).
+ */
+export function toolCallStepEvent(turn: Turn, stepId: string, index: number, calls: { id: string; tool: ToolCallPlan }[]): Record<string, unknown> {
+  return {
+    event: 'on_run_step',
+    data: {
+      id: stepId,
+      runId: turn.responseMessageId,
+      index,
+      stepIndex: index,
+      type: 'tool_calls',
+      stepDetails: { type: 'tool_calls', tool_calls: calls.map(({ id, tool }) => ({ id, name: tool.name, args: '', type: 'tool_call' })) },
+      usage: null,
+    },
+  };
+}
+
+/** The arguments of one tool call, as they stream (`on_run_step_delta`). */
+export function toolCallDeltaEvent(stepId: string, toolIndex: number, id: string, tool: ToolCallPlan): Record<string, unknown> {
+  return {
+    event: 'on_run_step_delta',
+    data: { id: stepId, delta: { type: 'tool_calls', tool_calls: [{ index: toolIndex, id, name: tool.name, args: tool.args ?? '{}', type: 'tool_call_chunk' }] } },
+  };
+}
+
+/** A tool's result once it ran (`on_run_step_completed`, `result.tool_call`). */
+export function toolCallCompletedEvent(stepId: string, index: number, id: string, tool: ToolCallPlan): Record<string, unknown> {
+  return {
+    event: 'on_run_step_completed',
+    data: {
+      result: {
+        id: stepId,
+        index,
+        type: 'tool_call',
+        tool_call: { id, name: tool.name, args: tool.args ?? '{}', output: tool.output ?? 'ok', progress: 1, type: 'tool_call' },
+      },
+    },
+  };
+}
+
+/**
+ * A summarization call, as danny-avila/agents' summarize node dispatches it: a run step carrying a
+ * placeholder summary, `on_summarize_start` (the operator's summarization model), the call itself (its
+ * `on_token_usage` has `usage_type: "summarization"`), then `on_summarize_delta` and `on_summarize_complete`
+ * with the summary block. The summary is not streamed as text.
+ */
+export function summarizeEvents(turn: Turn, stepId: string, index: number, call: LlmCall, agentId: string) {
+  const placeholder = { type: 'summary', text: '', tokenCount: 0, model: call.model, provider: call.provider };
+  const summary = { ...placeholder, text: (call.deltas ?? ['Summary of the earlier messages.']).join(''), tokenCount: call.output, summaryVersion: 1 };
+  return {
+    step: {
+      event: 'on_run_step',
+      data: {
+        stepIndex: index, id: stepId, type: 'message_creation', index,
+        stepDetails: { type: 'message_creation', message_creation: { message_id: stepId } },
+        summary: placeholder, usage: null, runId: turn.responseMessageId,
+      },
+    },
+    start: { event: 'on_summarize_start', data: { agentId, provider: call.provider, model: call.model, messagesToRefineCount: 4, summaryVersion: 1 } },
+    delta: { event: 'on_summarize_delta', data: { id: stepId, delta: { summary } } },
+    complete: { event: 'on_summarize_complete', data: { agentId, summary } },
   };
 }
 

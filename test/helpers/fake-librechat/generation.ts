@@ -6,11 +6,11 @@ import type { ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   abortedFinalEvent, createdEvent, finalEvent, messageDeltaEvent, resumeState, runStepEvent, syncEvent,
-  tokenUsageData, type TextPart, type TokenUsageData, type Turn,
+  summarizeEvents, tokenUsageData, toolCallCompletedEvent, toolCallDeltaEvent, toolCallStepEvent, type TextPart, type TokenUsageData, type Turn,
 } from './frames.ts';
 import { errorFrame, messageFrame, writeStreamHeaders } from './http-util.ts';
 import type { LogEntry } from './request-log.ts';
-import type { LlmCall, Scenario } from './scenario.ts';
+import type { LlmCall, Scenario, ToolCallPlan } from './scenario.ts';
 
 export type JobStatus = 'running' | 'done' | 'aborted' | 'error';
 
@@ -27,6 +27,10 @@ export interface JobInfo {
   endedAt: number | null;
   /** A newer job for the same conversation replaced this one. */
   replaced: boolean;
+  /** `POST /chat/abort` requests that reached this job (while running or after). */
+  aborts: number;
+  /** input + output of every `on_token_usage` frame emitted: what LibreChat itself would bill. */
+  tokensEmitted: number;
 }
 
 export interface JobInit {
@@ -68,6 +72,8 @@ export class Job {
   private readonly runSteps: unknown[] = [];
   private readonly content: TextPart[] = [];
   private readonly collectedUsage: TokenUsageData[] = [];
+  private aborts = 0;
+  private tokensEmitted = 0;
 
   constructor(init: JobInit, private readonly onEnded: (job: Job) => void) {
     this.turn = init.turn;
@@ -94,21 +100,58 @@ export class Job {
     this.emit(createdEvent(turn));
     for (const [index, call] of this.calls.entries()) {
       const stepId = `step_${randomUUID()}`;
-      const step = runStepEvent(turn, stepId, index);
+      if (call.usageType === 'summarization') {
+        await this.summarize(stepId, index, call, signal);
+        continue;
+      }
+      const tools = (call.toolCalls ?? []).map((tool) => ({ id: `call_${randomUUID().slice(0, 8)}`, tool }));
+      const step = tools.length > 0 ? toolCallStepEvent(turn, stepId, index, tools) : runStepEvent(turn, stepId, index);
       this.runSteps.push(step.data);
       this.emit(step);
-      await this.streamDeltas(stepId, call.deltas ?? scenario.deltas, signal);
+      if (tools.length > 0) await this.streamToolArgs(stepId, tools, signal);
+      else await this.streamDeltas(stepId, call.deltas ?? scenario.deltas, signal);
       // 'hang': the last LLM call never returns, so its usage never arrives.
       if (scenario.ending === 'hang' && index === this.calls.length - 1) await never(signal);
       await delay(scenario.frameIntervalMs, undefined, { signal });
-      const usage = tokenUsageData(turn, call, index + 1);
-      this.collectedUsage.push(usage);
-      if (scenario.emitTokenUsage) this.emit({ event: 'on_token_usage', data: usage });
+      this.emitUsage(tokenUsageData(turn, call, index + 1));
+      // The tools run after the call that asked for them, each reporting its result.
+      for (const { id, tool } of tools) {
+        await delay(scenario.frameIntervalMs, undefined, { signal });
+        this.emit(toolCallCompletedEvent(stepId, index, id, tool));
+      }
     }
     if (scenario.ending === 'hang') await never(signal);
     await delay(scenario.frameIntervalMs, undefined, { signal });
     if (scenario.ending === 'error') this.finish('error', errorFrame(scenario.errorMessage));
     else this.finish('done', messageFrame(finalEvent(turn, this.calls, this.content)));
+  }
+
+  /** A summarization call: its own frames, its usage in the middle (the summary is not streamed). */
+  private async summarize(stepId: string, index: number, call: LlmCall, signal: AbortSignal): Promise<void> {
+    const { scenario, turn } = this;
+    const events = summarizeEvents(turn, stepId, index, call, turn.agentId ?? 'ephemeral');
+    this.runSteps.push(events.step.data);
+    this.emit(events.step);
+    this.emit(events.start);
+    await delay(scenario.frameIntervalMs, undefined, { signal });
+    this.emitUsage(tokenUsageData(turn, call, index + 1));
+    await delay(scenario.frameIntervalMs, undefined, { signal });
+    this.emit(events.delta);
+    this.emit(events.complete);
+  }
+
+  private emitUsage(usage: TokenUsageData): void {
+    this.collectedUsage.push(usage);
+    if (!this.scenario.emitTokenUsage) return;
+    this.emit({ event: 'on_token_usage', data: usage });
+    if (this.status === 'running') this.tokensEmitted += usage.total_tokens;
+  }
+
+  private async streamToolArgs(stepId: string, tools: { id: string; tool: ToolCallPlan }[], signal: AbortSignal): Promise<void> {
+    for (const [toolIndex, { id, tool }] of tools.entries()) {
+      await delay(this.scenario.frameIntervalMs, undefined, { signal });
+      this.emit(toolCallDeltaEvent(stepId, toolIndex, id, tool));
+    }
   }
 
   private async streamDeltas(stepId: string, deltas: string[], signal: AbortSignal): Promise<void> {
@@ -193,6 +236,8 @@ export class Job {
 
   /** `POST /chat/abort`: the aborted final to subscribers; the unfinished call reports no usage. */
   abort(): void {
+    this.aborts += 1;
+    if (this.status !== 'running') return;
     const frame = abortedFinalEvent(this.turn, this.content, this.deltasSent === 0);
     this.finish('aborted', messageFrame(frame));
   }
@@ -237,6 +282,8 @@ export class Job {
       createdAt: this.createdAt,
       endedAt: this.endedAt,
       replaced: this.replaced,
+      aborts: this.aborts,
+      tokensEmitted: this.tokensEmitted,
     };
   }
 }

@@ -85,9 +85,20 @@ export async function chatCompletions(ctx: Ctx): Promise<void> {
   };
   if (!(await out.pause(run.scenario.startDelayMs))) return;
   if (!out.write(chunk({ role: 'assistant', content: '' }, null))) return;
-  for (const text of run.deltas) {
-    if (!(await out.pause(run.scenario.frameIntervalMs))) return;
-    if (!out.write(chunk({ content: text }, null))) return;
+  for (const [index, call] of run.calls.entries()) {
+    // A call that asks for tools: LibreChat's on_run_step handler streams each call's id and name, its
+    // on_run_step_delta handler the arguments (api/server/controllers/agents/openai.js).
+    for (const tool of call.toolCalls ?? []) {
+      const id = `call_${randomUUID().slice(0, 8)}`;
+      if (!(await out.pause(run.scenario.frameIntervalMs))) return;
+      if (!out.write(chunk({ tool_calls: [{ index, id, type: 'function', function: { name: tool.name, arguments: '' } }] }, null))) return;
+      if (!(await out.pause(run.scenario.frameIntervalMs))) return;
+      if (!out.write(chunk({ tool_calls: [{ index, function: { arguments: tool.args ?? '{}' } }] }, null))) return;
+    }
+    for (const text of call.toolCalls ? [] : (call.deltas ?? run.scenario.deltas)) {
+      if (!(await out.pause(run.scenario.frameIntervalMs))) return;
+      if (!out.write(chunk({ content: text }, null))) return;
+    }
   }
   if (run.scenario.ending === 'hang') return out.hang();
   if (!(await out.pause(run.scenario.frameIntervalMs))) return;

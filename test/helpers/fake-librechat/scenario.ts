@@ -1,8 +1,16 @@
 // Scenario: what one fake generation does (calls, text, timing, ending), its defaults, and the
 // lenient parser for the `__fake` body field / control API so a malformed field never crashes the fake.
 
+/** A tool the model calls during an LLM call (an MCP tool is `<tool>_mcp_<server>`). */
+export interface ToolCallPlan {
+  name: string;
+  args?: string;
+  output?: string;
+}
+
 /** One LLM call inside a generation; becomes one `on_token_usage` frame when it completes. */
 export interface LlmCall {
+  /** Empty in a scenario: the model the request names (or the saved agent's model, as it is now). */
   model: string;
   provider: string;
   input: number;
@@ -13,6 +21,9 @@ export interface LlmCall {
   usageType?: string;
   /** Text chunks of this call; defaults to the scenario's `deltas`. */
   deltas?: string[];
+  /** The call asks for tools instead of streaming text: a `tool_calls` run step, its argument deltas, the
+   *  call's usage, then each tool's `on_run_step_completed` (LibreChat's order). */
+  toolCalls?: ToolCallPlan[];
 }
 
 export type FinalCounts = 'metadata' | 'tokenCount' | 'none';
@@ -83,8 +94,8 @@ function strings(value: unknown): string[] | undefined {
 function parseCall(value: unknown): LlmCall | undefined {
   if (!isRecord(value)) return undefined;
   const call: LlmCall = {
-    model: typeof value.model === 'string' ? value.model : 'gpt-4o',
-    provider: typeof value.provider === 'string' ? value.provider : 'openAI',
+    model: typeof value.model === 'string' ? value.model : '',
+    provider: typeof value.provider === 'string' ? value.provider : '',
     input: num(value.input) ?? 0,
     output: num(value.output) ?? 0,
   };
@@ -95,6 +106,13 @@ function parseCall(value: unknown): LlmCall | undefined {
   if (cacheWrite !== undefined) call.cacheWrite = cacheWrite;
   if (typeof value.usageType === 'string') call.usageType = value.usageType;
   if (deltas) call.deltas = deltas;
+  if (Array.isArray(value.toolCalls)) {
+    call.toolCalls = value.toolCalls.filter(isRecord).filter((t) => typeof t.name === 'string').map((t) => ({
+      name: t.name as string,
+      ...(typeof t.args === 'string' ? { args: t.args } : {}),
+      ...(typeof t.output === 'string' ? { output: t.output } : {}),
+    }));
+  }
   return call;
 }
 
@@ -136,7 +154,12 @@ export function resolveScenario(defaults: Partial<Scenario>, body: unknown): Sce
   return { ...BASE_SCENARIO, ...defaults, ...override };
 }
 
-/** The calls a request makes: the scenario's, or one derived from what the request names. */
+/** The calls a request makes: the scenario's (a call naming no model runs the request's), or one derived from it. */
 export function callsFor(scenario: Scenario, fallback: { model: string; provider: string }): LlmCall[] {
-  return scenario.calls ?? [{ model: fallback.model, provider: fallback.provider, input: 812, output: 9 }];
+  if (!scenario.calls) return [{ model: fallback.model, provider: fallback.provider, input: 812, output: 9 }];
+  return scenario.calls.map((call) => ({
+    ...call,
+    model: call.model || fallback.model,
+    provider: call.provider || (call.model ? 'openAI' : fallback.provider),
+  }));
 }

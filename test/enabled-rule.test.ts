@@ -1,0 +1,68 @@
+// isEnabledBy (src/admission/enabled-rule.ts) is the admission statement's rule, for code that decides
+// outside SQL (stream policy, list filtering): on random names and entry lists it enables exactly what the
+// statement admits. The statement also hands back what the workspace enabled when it admitted.
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isEnabledBy } from '../src/admission/enabled-rule.ts';
+import { admitChatStatement, type DecisionRow } from '../src/admission/statement.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
+
+let db: TestDatabase;
+let ws: SeededWorkspace;
+let instanceId: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ws = await seedWorkspace(db.sql, { tokensLimit: 2_000_000_000, requestsLimit: 2_000_000_000 });
+  instanceId = randomUUID();
+  await db.sql`INSERT INTO gateway_instances (instance_id) VALUES (${instanceId})`;
+});
+afterAll(async () => { await db?.drop(); });
+
+/** Admits a one-model chat with `enabled_models` set to this JSON text; the statement's row. */
+async function admit(enabledModels: string, model: string, enabledMcps = '[]'): Promise<DecisionRow> {
+  await db.sql`UPDATE workspace_config SET enabled_models = ${enabledModels}::text::jsonb, enabled_mcps = ${enabledMcps}::text::jsonb
+               WHERE workspace_id = ${ws.workspaceId}`;
+  const [row] = await admitChatStatement(db.sql, {
+    who: { tenantClaimed: true, tenantId: ws.tenantId, userId: ws.userId, email: null, host: 'localhost', workspaceGiven: true, workspaceId: ws.workspaceId },
+    req: { requestId: randomUUID(), endpoint: 'openAI', model, ipAddress: null, userAgent: null },
+    slots: [[model]], promptTokens: 1, bodyOutputCap: null, usageId: randomUUID(), instanceId,
+  });
+  return row!;
+}
+
+describe('isEnabledBy', () => {
+  it('enables exactly what the admission statement admits, for random names and entries', async () => {
+    const char = fc.constantFrom('a', 'b', '-', '.', 'é', '😀', '*');
+    const name = fc.array(char, { minLength: 1, maxLength: 5 }).map((chars) => chars.join(''));
+    const entry = fc.oneof(name, name.map((n) => `${n}*`), fc.constant('*'), fc.integer({ min: 0, max: 9 }), fc.constant(null));
+    await fc.assert(fc.asyncProperty(fc.array(entry, { maxLength: 5 }), name, async (entries, model) => {
+      const row = await admit(JSON.stringify(entries), model);
+      expect(isEnabledBy(entries, model)).toBe(row.code === null);
+    }), { numRuns: 150 });
+  });
+
+  it('enables nothing with anything but a JSON array', async () => {
+    for (const value of ['{"gpt-4o": true}', '"gpt-4o"', '"*"', 'null', '42']) {
+      const row = await admit(value, 'gpt-4o');
+      expect(row.code).toBe('model_not_enabled');
+      expect(isEnabledBy(JSON.parse(value), 'gpt-4o')).toBe(false);
+    }
+  });
+
+  it('never enables a name longer than admission lets through', () => {
+    expect(isEnabledBy(['*'], 'x'.repeat(255))).toBe(true);
+    expect(isEnabledBy(['*'], 'x'.repeat(256))).toBe(false);
+  });
+});
+
+describe('the admission statement', () => {
+  it('returns what the workspace enabled when it admitted', async () => {
+    const row = await admit('["gpt-4o", "agent_*"]', 'gpt-4o', '["github", "web_search"]');
+    expect(row.code).toBeNull();
+    expect(row.enabled_models).toEqual(['gpt-4o', 'agent_*']);
+    expect(row.enabled_mcps).toEqual(['github', 'web_search']);
+  });
+});
