@@ -24,6 +24,8 @@ export interface FakeState {
   baseDefaults: Partial<Scenario>;
   defaults: Partial<Scenario>;
   agents: Map<string, Agent>;
+  /** `modelSpecs` of `GET /api/config` (LibreChat's librechat.yaml), set through the control API; null: none. */
+  modelSpecs: unknown;
   jobs: JobManager;
   log: RequestLog;
 }

@@ -2,7 +2,7 @@
 // key), the small public routes, and a close() that drops every open socket so tests end fast.
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { abortChat, activeJobs, chatStatus, getAgent, startChat, streamChat } from './agents-routes.ts';
+import { abortChat, activeJobs, chatStatus, getAgent, getAgentExpanded, startChat, streamChat } from './agents-routes.ts';
 import { assistantsChat } from './assistants.ts';
 import type { Ctx, FakeState } from './context.ts';
 import { JobManager } from './job-manager.ts';
@@ -53,7 +53,7 @@ const ROUTES: Route[] = [
   route('GET', /^\/health$/, 'public', (ctx) => {
     ctx.res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('OK');
   }),
-  route('GET', /^\/api\/config$/, 'public', (ctx) => sendJson(ctx.res, 200, CONFIG)),
+  route('GET', /^\/api\/config$/, 'public', (ctx) => sendJson(ctx.res, 200, ctx.state.modelSpecs === null ? CONFIG : { ...CONFIG, modelSpecs: ctx.state.modelSpecs })),
   route('GET', /^\/api\/models$/, 'jwt', (ctx) => sendJson(ctx.res, 200, MODELS)),
   route('POST', /^\/api\/agents\/chat\/abort$/, 'jwt', (ctx) => abortChat(ctx)),
   route('GET', /^\/api\/agents\/chat\/active$/, 'jwt', (ctx) => activeJobs(ctx)),
@@ -66,6 +66,7 @@ const ROUTES: Route[] = [
   route('POST', /^\/api\/agents\/v1\/responses$/, 'apikey', (ctx) => responses(ctx)),
   route('GET', /^\/api\/agents\/v1\/models$/, 'apikey', (ctx) => remoteModels(ctx)),
   route('GET', /^\/api\/agents\/([^/]+)$/, 'jwt', (ctx, p) => getAgent(ctx, param(p, 0))),
+  route('GET', /^\/api\/agents\/([^/]+)\/expanded$/, 'jwt', (ctx, p) => getAgentExpanded(ctx, param(p, 0))),
   route('POST', /^\/api\/assistants\/(v1|v2)\/chat$/, 'jwt', (ctx, p) => assistantsChat(ctx, param(p, 0))),
   route('POST', /^\/api\/files$/, 'jwt', (ctx) => uploadFile(ctx)),
   route('GET', /^\/__fake\/sse$/, 'public', (ctx) => timedSse(ctx)),
@@ -147,6 +148,7 @@ export async function createFakeLibreChat(options: FakeLibreChatOptions = {}): P
     baseDefaults,
     defaults: { ...baseDefaults },
     agents: new Map(),
+    modelSpecs: null,
     jobs: new JobManager(),
     log: new RequestLog(),
   };
