@@ -70,8 +70,18 @@ function toIso(value: Date | null): string | null {
   return value ? new Date(value).toISOString() : null;
 }
 
-function denial(row: DecisionRow): GatewayError {
+/** model_not_enabled names the first model not enabled (and, for an agent it stands for, why). */
+function modelDenial(model: string, notes: Record<string, string>): GatewayError {
+  const note = Object.hasOwn(notes, model) ? notes[model] : undefined;
+  const message = note === undefined
+    ? `The model ${model} is not enabled for this workspace.`
+    : `The agent ${model} is not enabled for this workspace, and the models it runs cannot all be checked (${note}); enable the agent itself to use it.`;
+  return new GatewayError('model_not_enabled', message, { model });
+}
+
+function denial(row: DecisionRow, notes: Record<string, string> = {}): GatewayError {
   const code = isErrorCode(row.code) ? row.code : 'internal';
+  if (code === 'model_not_enabled' && typeof row.denied_model === 'string') return modelDenial(row.denied_model, notes);
   if (code !== 'quota_exceeded') return new GatewayError(code);
   const headers: Record<string, string> = row.retry_after !== null ? { 'retry-after': String(row.retry_after) } : {};
   return new GatewayError(
@@ -122,7 +132,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     throw new GatewayError('database_unavailable', 'The database did not answer in time; try again shortly.');
   }
 
-  async function decide(query: PendingQuery<DecisionRow[]>, usageId?: string): Promise<DecisionRow> {
+  async function decide(query: PendingQuery<DecisionRow[]>, usageId?: string, notes?: Record<string, string>): Promise<DecisionRow> {
     let rows: DecisionRow[];
     const started = performance.now();
     try {
@@ -137,7 +147,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     const row = rows[0];
     if (!row) throw new GatewayError('internal');
     deps.metrics?.countDecision(row.code ?? 'admitted');
-    if (row.code !== null) throw denial(row);
+    if (row.code !== null) throw denial(row, notes);
     return row;
   }
 
@@ -147,7 +157,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       const promptTokens = promptHoldTokens(facts.promptText);
       const row = await decide(admitChatStatement(deps.sql, {
         who, req, slots: facts.slots, promptTokens, bodyOutputCap: facts.bodyOutputCap, usageId, instanceId: deps.instanceId,
-      }), usageId);
+      }), usageId, facts.refusalNotes);
       const quotaHeaders: Record<string, string> = {
         'x-quota-tokens-remaining': String(Math.max(0, (row.tokens_limit ?? 0) - (row.tokens_used ?? 0))),
         'x-quota-requests-remaining': String(Math.max(0, (row.requests_limit ?? 0) - (row.requests_used ?? 0))),
