@@ -64,6 +64,27 @@ describe('H1: only application/json in UTF-8 is read, as LibreChat\'s parsers wo
     expect(await quotaRow(h.db.sql, ws.workspaceId)).toMatchObject({ tokens_used: 0, requests_used: 0 });
   });
 
+  it('those bodies are the ones LibreChat\'s parsers read another model out of (the fake parses as body-parser 2 does)', async () => {
+    const ws = await seedWorkspace(h.db.sql, { models: ['gpt-4o'] });
+    const token = await librechatToken(ws.email);
+    const forms = [
+      { contentType: 'application/x-www-form-urlencoded', raw: JSON.stringify(chatBody({ text: 'x&model=gpt-4.1&endpoint=openAI&y=' })) },
+      { contentType: 'application/json; charset=utf-7', raw: '{"text":"hi","endpoint":"openAI","model":"gpt-4o","x":"+ACI-,+ACI-model+ACI-:+ACI-gpt-4.1"}' },
+    ];
+    for (const form of forms) {
+      // Straight to LibreChat (the fake), as the gateway must never let it happen.
+      const requestId = `t-${randomUUID()}`;
+      const direct = await fetch(`${h.upstream.url}/api/agents/chat/openAI`, {
+        method: 'POST', body: form.raw, headers: { authorization: `Bearer ${token}`, 'content-type': form.contentType, 'x-request-id': requestId },
+      });
+      expect(direct.status).toBe(200);
+      const seen = await h.upstream.control.waitFor((entry) => entry.headers['x-request-id'] === requestId);
+      expect((seen.body as Record<string, unknown>).model).toBe('gpt-4.1');
+      // Through the gateway the same bytes are refused, never read as gpt-4o and forwarded.
+      await expectRefused(await postChat(h.gw.url, { token, headers: { 'content-type': form.contentType }, rawBody: form.raw }), 400, 'invalid_request', false);
+    }
+  });
+
   it('refuses a chat body with no Content-Type at all', async () => {
     const ws = await seedWorkspace(h.db.sql, { models: ['gpt-4o'] });
     const payload = JSON.stringify(chatBody());

@@ -91,12 +91,20 @@ export function createModelSpecsReader(deps: ModelSpecsDeps): ModelSpecsReader {
     });
   }
 
+  // A chat naming specs for both its conversations asks once: concurrent reads for a caller share one GET.
+  const pending = new Map<string, Promise<ModelSpecs>>();
+
   return async function readModelSpecs(caller) {
     const cached = cache.get(caller.key);
     if (cached) return cached;
-    const specs = await fetchSpecs(caller.authorization);
-    cache.set(caller.key, specs);
-    return specs;
+    const inFlight = pending.get(caller.key);
+    if (inFlight) return inFlight;
+    const read = fetchSpecs(caller.authorization).then((specs) => {
+      cache.set(caller.key, specs);
+      return specs;
+    }).finally(() => pending.delete(caller.key));
+    pending.set(caller.key, read);
+    return read;
   };
 }
 
