@@ -183,6 +183,16 @@ describe('M5: with an enforced model spec, the preset is what runs and what is c
       await expectRefused(await postChat(h.gw.url, { token, body: chatBody({ spec: 'nope' }) }), 400, 'invalid_request', false);
       await expectRefused(await postChat(h.gw.url, { token, body: chatBody({ endpoint: 'anthropic', spec: 'fast' }) }), 400, 'invalid_request', false);
       await expectRefused(await postChat(h.gw.url, { token, body: chatBody({ addedConvo: { endpoint: 'openAI', model: 'gpt-4o', spec: 'fast' } }) }), 403, 'model_not_enabled', true);
+      // A saved agent runs itself under enforce (current LibreChat); naming a spec whose preset is another agent
+      // (what older releases ran) has that one checked too.
+      const ownAgent = `agent_own_${uid()}`;
+      await h.upstream.control.setAgent(ownAgent, { model: 'gpt-4o', provider: 'openAI' });
+      const savedBody = chatBody({ endpoint: 'agents', agent_id: ownAgent, model: undefined });
+      const saved = await postChat(h.gw.url, { token, path: '/api/agents/chat/agents', body: savedBody });
+      expect(saved.status, saved.text).toBe(200);
+      const both = await postChat(h.gw.url, { token, path: '/api/agents/chat/agents', body: { ...savedBody, spec: 'helper' } });
+      await expectRefused(both, 403, 'model_not_enabled', true);
+      expect(both.json.error?.details).toMatchObject({ model: 'claude-sonnet-4-5' });
 
       const enabled = await seedWorkspace(h.db.sql, { models: ['gpt-4.1'] });
       const admitted = await postChat(h.gw.url, { token: await librechatToken(enabled.email), body: chatBody({ model: 'gpt-4o', spec: 'fast' }) });

@@ -107,6 +107,18 @@ async function presetPlan(spec: ModelSpec, lookups: ChatLookups): Promise<RunPla
   return { ...modelPlan(model), enforcedPreset: preset };
 }
 
+/**
+ * A saved agent under enforced specs: current LibreChat runs it (when it matches some spec); releases before
+ * that exception ran the named spec's preset agent instead. Both are checked.
+ */
+async function enforcedSavedAgentPlan(agentId: string, spec: ModelSpec | undefined, lookups: ChatLookups): Promise<RunPlan> {
+  const presetAgent = text(spec?.preset.agent_id);
+  const runsOther = spec?.preset.endpoint === 'agents' && isSavedAgentId(presetAgent) && presetAgent !== agentId && isStorableName(presetAgent);
+  if (!runsOther) return agentPlan(agentId, lookups);
+  const [own, preset] = await Promise.all([agentPlan(agentId, lookups), agentPlan(presetAgent, lookups)]);
+  return merge(own, preset);
+}
+
 /** The body's own conversation on a chat start, `endpoint` being the one LibreChat reads (chat-request.ts). */
 export async function primaryPlan(body: Body, endpoint: string, lookups: ChatLookups): Promise<RunPlan> {
   const agentId = name(body.agent_id);
@@ -114,15 +126,7 @@ export async function primaryPlan(body: Body, endpoint: string, lookups: ChatLoo
   const specName = name(body.spec);
   if (specName !== undefined) {
     const specs = await lookups.modelSpecs();
-    if (specs.enforce && savedAgent !== undefined) {
-      // Current LibreChat runs the saved agent; releases before the saved-agent exception ran the spec's
-      // preset agent instead: both are checked.
-      const spec = findModelSpec(specs, specName);
-      const presetAgent = text(spec?.preset.agent_id);
-      const own = await agentPlan(savedAgent, lookups);
-      return spec?.preset.endpoint === 'agents' && isSavedAgentId(presetAgent) && presetAgent !== savedAgent && isStorableName(presetAgent)
-        ? merge(own, await agentPlan(presetAgent, lookups)) : own;
-    }
+    if (specs.enforce && savedAgent !== undefined) return enforcedSavedAgentPlan(savedAgent, findModelSpec(specs, specName), lookups);
     if (specs.enforce) return presetPlan(enforcedSpec(specs, specName, endpoint), lookups);
   }
   if (savedAgent !== undefined) return agentPlan(savedAgent, lookups);
