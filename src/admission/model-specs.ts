@@ -4,6 +4,7 @@
 // with includePresetDefaults), so what runs is the preset's, not the body's. The config is LibreChat's, not
 // the gateway's entitlements, so a short cache is fine: per caller (LibreChat may give each user its own
 // config), `ttlMs` at most 60 s. Read only when a body names a spec.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { LRUCache } from 'lru-cache';
@@ -61,7 +62,19 @@ function unreadable(): GatewayError {
 
 export function createModelSpecsReader(deps: ModelSpecsDeps): ModelSpecsReader {
   const cache = new LRUCache<string, ModelSpecs>({ max: 10_000, ttl: Math.min(deps.ttlMs ?? 30_000, MAX_TTL_MS) });
+  // Callers almost always see the same config: each distinct answer is parsed and kept once, and the
+  // per-caller entries point at it, so memory follows the number of distinct configs, not of users.
+  const distinct = new LRUCache<string, ModelSpecs>({ max: 64 });
   const client = deps.target.protocol === 'https:' ? https : http;
+
+  function parsed(body: Buffer): ModelSpecs {
+    const specs = modelSpecsOf(JSON.parse(body.toString('utf8')));
+    const digest = createHash('sha256').update(JSON.stringify(specs)).digest('hex');
+    const known = distinct.get(digest);
+    if (known) return known;
+    distinct.set(digest, specs);
+    return specs;
+  }
 
   function fetchSpecs(authorization: string): Promise<ModelSpecs> {
     return new Promise((resolve, reject) => {
@@ -79,7 +92,7 @@ export function createModelSpecsReader(deps: ModelSpecsDeps): ModelSpecsReader {
           if (status >= 400 && status < 500) return resolve(NONE);
           if (status !== 200 || size > MAX_CONFIG_BYTES) return reject(unreadable());
           try {
-            resolve(modelSpecsOf(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+            resolve(parsed(Buffer.concat(chunks)));
           } catch {
             reject(unreadable());
           }
