@@ -7,7 +7,7 @@ import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import { createAdmission } from './admission/admit.ts';
-import { createAgentModelResolver } from './admission/agent-models.ts';
+import { createChatLookups } from './admission/chat-lookups.ts';
 import { createTokenVerifier } from './auth/verify-token.ts';
 import type { Config } from './config.ts';
 import { registerDashboardRoutes } from './dashboard/routes.ts';
@@ -53,10 +53,10 @@ export function buildGateway(deps: GatewayDeps) {
     openGenerations: meter.openGenerations, clientStreams: meter.clientStreams,
     pendingStatements: admission.pendingStatements, poolMax: config.dbPoolMax,
   });
-  const lookupAgentModel = createAgentModelResolver({ target: config.librechatUrl, agent: upstream.agent });
+  const chatLookups = createChatLookups({ target: config.librechatUrl, agent: upstream.agent });
   const state = { draining: false };
   const lists = createListFilter({ sql, config, verifyToken, upstream, logger });
-  const handleClient = createClientHandler({ config, sql, logger, upstream, verifyToken, admission, lookupAgentModel, meter, metrics, lists });
+  const handleClient = createClientHandler({ config, sql, logger, upstream, verifyToken, admission, chatLookups, meter, metrics, lists });
 
   const app = new Hono<AppEnv>();
   registerDashboardRoutes(app, { sql, config, logger });

@@ -1,7 +1,8 @@
 // Which models a workspace enables, decided inside the admission statement: every slot of the request needs
 // one of its models in `enabled_models`, exactly or under an entry ending in `*` (a prefix). The statement
 // tests each slot with jsonb `?|` against the entries that would admit it (entriesAdmitting); these hold
-// that test to the rule itself, on random names (accents and astral characters included) and entry lists.
+// that test to the rule itself, on random names (accents and astral characters included) and entry lists, and
+// the name a refusal gives to the first slot the rule refuses.
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,8 +31,18 @@ function ruleAdmits(entries: unknown[], slots: ModelSlot[]): boolean {
   return slots.every((slot) => slot.some((model) => entries.some((entry) => admits(entry, model))));
 }
 
+/** The name a refusal gives: the last alternative of the first slot with none enabled (null when all have one). */
+function ruleDenies(entries: unknown[], slots: ModelSlot[]): string | null {
+  const failing = slots.find((slot) => !ruleAdmits(entries, [slot]));
+  return failing ? failing[failing.length - 1]! : null;
+}
+
 /** `enabledModels` is the column's JSON text, or null for SQL NULL. */
 async function admissionCode(enabledModels: string | null, slots: ModelSlot[]): Promise<string | null> {
+  return (await admissionRow(enabledModels, slots)).code;
+}
+
+async function admissionRow(enabledModels: string | null, slots: ModelSlot[]) {
   await db.sql`UPDATE workspace_config SET enabled_models = ${enabledModels}::text::jsonb WHERE workspace_id = ${ws.workspaceId}`;
   const who: IdentityInput = {
     tenantClaimed: true, tenantId: ws.tenantId, userId: ws.userId, email: null, host: 'localhost', workspaceGiven: true, workspaceId: ws.workspaceId,
@@ -40,7 +51,7 @@ async function admissionCode(enabledModels: string | null, slots: ModelSlot[]): 
     who, req: { requestId: randomUUID(), endpoint: 'openAI', model: slots.map((s) => s[0]).join('+'), ipAddress: null, userAgent: null },
     slots, promptTokens: 1, bodyOutputCap: null, usageId: randomUUID(), instanceId,
   });
-  return row!.code;
+  return row!;
 }
 
 describe('enabled_models matching', () => {
@@ -56,11 +67,20 @@ describe('enabled_models matching', () => {
     const slot = fc.array(name, { minLength: 1, maxLength: 2 });
     await fc.assert(
       fc.asyncProperty(fc.array(entry, { maxLength: 5 }), fc.array(slot, { minLength: 1, maxLength: 2 }), async (entries, slots) => {
-        const code = await admissionCode(JSON.stringify(entries), slots);
-        expect(code).toBe(ruleAdmits(entries, slots) ? null : 'model_not_enabled');
+        const row = await admissionRow(JSON.stringify(entries), slots);
+        expect(row.code).toBe(ruleAdmits(entries, slots) ? null : 'model_not_enabled');
+        expect(row.denied_model ?? null).toBe(ruleDenies(entries, slots));
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('names the first slot with nothing enabled by its last alternative (a saved agent\'s model after its id)', async () => {
+    const agentSlots: ModelSlot[] = [['agent_a', 'gpt-4o'], ['agent_a', 'claude-x'], ['agent_a', 'o3']];
+    expect((await admissionRow('["gpt-4o"]', agentSlots)).denied_model).toBe('claude-x');
+    expect((await admissionRow('["gpt-4o", "claude-*", "o3"]', agentSlots)).code).toBeNull();
+    expect((await admissionRow('["agent_a"]', agentSlots)).code).toBeNull();
+    expect((await admissionRow('{"gpt-4o": true}', agentSlots)).denied_model).toBe('gpt-4o');
   });
 
   it('reads only a JSON array of names: an object, a string, a number or NULL enables nothing', async () => {

@@ -12,7 +12,7 @@ import { GatewayError, isErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { clientHost, readCookie } from '../proxy/headers.ts';
-import type { ChatRequestFacts, ModelSlot } from './chat-request.ts';
+import type { ChatRequestFacts } from './chat-request.ts';
 import { promptHoldTokens } from './chat-request.ts';
 import { isEnabledBy } from './enabled-rule.ts';
 import {
@@ -76,23 +76,24 @@ function toIso(value: Date | null): string | null {
   return value ? new Date(value).toISOString() : null;
 }
 
-/** What the request knew that a refusal names: the models asked for (in order) and the prompt's token estimate. */
+/** What the request knew that a refusal names: the prompt's token estimate, and why a name stands alone. */
 interface DenialContext {
-  slots?: ModelSlot[];
   promptTokens?: number;
+  notes?: Record<string, string>;
 }
 
-/** The first slot no entry enables, named by the model that would run (an agent's model rather than its id). */
-function firstModelNotEnabled(row: DecisionRow, slots: ModelSlot[] | undefined): string | undefined {
-  return slots?.find((slot) => !slot.some((model) => isEnabledBy(row.enabled_models, model)))?.at(-1);
+/** model_not_enabled names the first model not enabled (and, for an agent it stands for, why). */
+function modelDenial(model: string, notes: Record<string, string>): GatewayError {
+  const note = Object.hasOwn(notes, model) ? notes[model] : undefined;
+  const message = note === undefined
+    ? `The model ${model} is not enabled for this workspace.`
+    : `The agent ${model} is not enabled for this workspace, and the models it runs cannot all be checked (${note}); enable the agent itself to use it.`;
+  return new GatewayError('model_not_enabled', message, { model });
 }
 
 function denial(row: DecisionRow, context: DenialContext = {}): GatewayError {
   const code = isErrorCode(row.code) ? row.code : 'internal';
-  if (code === 'model_not_enabled') {
-    const model = firstModelNotEnabled(row, context.slots);
-    return model === undefined ? new GatewayError(code) : new GatewayError(code, `The model ${model} is not enabled for this workspace.`, { model });
-  }
+  if (code === 'model_not_enabled' && typeof row.denied_model === 'string') return modelDenial(row.denied_model, context.notes ?? {});
   if (code !== 'quota_exceeded') return new GatewayError(code);
   const headers: Record<string, string> = row.retry_after !== null ? { 'retry-after': String(row.retry_after) } : {};
   const resetAt = toIso(row.reset_at);
@@ -173,7 +174,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       const promptTokens = promptHoldTokens(facts.promptText);
       const row = await decide(admitChatStatement(deps.sql, {
         who, req, slots: facts.slots, promptTokens, bodyOutputCap: facts.bodyOutputCap, usageId, instanceId: deps.instanceId,
-      }), usageId, { slots: facts.slots, promptTokens });
+      }), usageId, { promptTokens, notes: facts.refusalNotes });
       const quotaHeaders: Record<string, string> = {
         'x-quota-tokens-remaining': String(Math.max(0, (row.tokens_limit ?? 0) - (row.tokens_used ?? 0))),
         'x-quota-requests-remaining': String(Math.max(0, (row.requests_limit ?? 0) - (row.requests_used ?? 0))),
@@ -184,7 +185,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         usageId, requestId: req.requestId, tenantId: row.tenant_id!, workspaceId: row.workspace_id!, userId: row.user_id!,
         endpoint: req.endpoint, model: facts.model, hold: row.hold ?? 0, promptTokens: Math.min(promptTokens, row.hold ?? 0), quotaHeaders,
         enabledModels: row.enabled_models ?? null, enabledMcps: row.enabled_mcps ?? null,
-        admittedByAgentId: (facts.agentIds ?? []).some((agentId) => isEnabledBy(row.enabled_models, agentId)),
+        admittedByAgentId: facts.agentIds.some((agentId) => isEnabledBy(row.enabled_models, agentId)),
       };
     },
     checkQuota: (who, req) => decide(checkQuotaStatement(deps.sql, { who, req })),

@@ -38,6 +38,8 @@ export interface DecisionRow {
   /** The chat admission only: what the workspace enabled when it decided (the stream policy; a refusal names the first model not enabled). */
   enabled_models?: unknown;
   enabled_mcps?: unknown;
+  /** On model_not_enabled: the name the first slot with no enabled alternative stands for (its last one). */
+  denied_model?: string | null;
 }
 
 /**
@@ -57,10 +59,20 @@ export function entriesAdmitting(slot: ModelSlot): string[] {
   return [...entries];
 }
 
-/** ` AND enabled_models ?| <entries>` for each slot: every slot needs one of its models enabled. */
-function modelsEnabled(sql: Sql, slots: ModelSlot[]): PendingQuery<Row[]> {
-  return slots.reduce<PendingQuery<Row[]>>(
-    (test, slot) => sql`${test} AND decided.enabled_models ?| ${entriesAdmitting(slot)}::text[]`, sql``);
+/** The name a refusal gives for a slot: its last alternative (a saved agent's model after the agent id). */
+function slotName(slot: ModelSlot): string {
+  return slot[slot.length - 1] ?? '';
+}
+
+/**
+ * The first slot none of whose alternatives is enabled (by the name it stands for), or NULL when every slot
+ * has one: each slot is one `?|` test of the array against the entries that would admit it. A column that is
+ * not a JSON array enables nothing.
+ */
+function firstModelNotEnabled(sql: Sql, slots: ModelSlot[]): PendingQuery<Row[]> {
+  const tests = slots.reduce<PendingQuery<Row[]>>(
+    (test, slot) => sql`${test} WHEN NOT decided.enabled_models ?| ${entriesAdmitting(slot)}::text[] THEN ${slotName(slot)}::text`, sql``);
+  return sql`CASE WHEN jsonb_typeof(decided.enabled_models) IS DISTINCT FROM 'array' THEN ${slotName(slots[0] ?? [])}::text${tests} END`;
 }
 
 /** The chat admission: decide, and on admit take the hold, count the request, write chat_usage and chat_sent. */
@@ -73,22 +85,23 @@ export function admitChatStatement(
     WITH ${identityCtes(sql, who, false)},
     sized AS (
       SELECT decided.*,
+        -- Bounded before any cast: an operator's maxTokens of 1e300 or -5 holds 2^31-1 or 0, never an error.
         LEAST(2147483647, ${input.promptTokens}::bigint + COALESCE(
           CASE jsonb_typeof(decided.custom_settings -> 'maxTokens')
-            WHEN 'number' THEN ceil((decided.custom_settings ->> 'maxTokens')::numeric)::bigint
+            WHEN 'number' THEN GREATEST(0, LEAST(2147483647, ceil((decided.custom_settings ->> 'maxTokens')::numeric)))::bigint
             WHEN 'string' THEN CASE WHEN (decided.custom_settings ->> 'maxTokens') ~ '^[0-9]{1,12}$'
                                     THEN (decided.custom_settings ->> 'maxTokens')::bigint END
           END, ${input.bodyOutputCap}::bigint, 0))::int AS hold,
-        COALESCE(jsonb_typeof(decided.enabled_models) = 'array'${modelsEnabled(sql, input.slots)}, false) AS models_ok
+        ${firstModelNotEnabled(sql, input.slots)} AS denied_model
       FROM decided
     ),
     decision AS (
       SELECT sized.*, CASE
         WHEN identity_code IS NOT NULL THEN identity_code
-        WHEN NOT models_ok THEN 'model_not_enabled'
+        WHEN denied_model IS NOT NULL THEN 'model_not_enabled'
         WHEN quota_id IS NULL THEN 'quota_not_configured'
         WHEN eff_requests_used >= requests_limit THEN 'quota_exceeded'
-        WHEN eff_tokens_used >= tokens_limit OR eff_tokens_used + hold > tokens_limit THEN 'quota_exceeded'
+        WHEN eff_tokens_used >= tokens_limit OR eff_tokens_used::bigint + hold > tokens_limit THEN 'quota_exceeded'
       END AS code
       FROM sized
     ),
@@ -102,7 +115,7 @@ export function admitChatStatement(
       WHERE d.code IS NULL AND q.quota_id = d.quota_id
         AND (CASE WHEN q.reset_at IS NOT NULL AND q.reset_at <= d.now_utc THEN 0 ELSE q.requests_used END) < q.requests_limit
         AND (CASE WHEN q.reset_at IS NOT NULL AND q.reset_at <= d.now_utc THEN 0 ELSE q.tokens_used END) < q.tokens_limit
-        AND (CASE WHEN q.reset_at IS NOT NULL AND q.reset_at <= d.now_utc THEN 0 ELSE q.tokens_used END) + d.hold <= q.tokens_limit
+        AND (CASE WHEN q.reset_at IS NOT NULL AND q.reset_at <= d.now_utc THEN 0 ELSE q.tokens_used END)::bigint + d.hold <= q.tokens_limit
       RETURNING q.tokens_limit, q.tokens_used, q.requests_limit, q.requests_used, q.reset_at
     ),
     usage_row AS (
@@ -146,7 +159,8 @@ export function admitChatStatement(
            f.requests_limit, COALESCE(f.new_requests_used, f.eff_requests_used) AS requests_used,
            COALESCE(f.new_reset_at, f.eff_reset_at) AS reset_at,
            CASE WHEN f.eff_reset_at IS NOT NULL THEN GREATEST(0, ceil(extract(epoch FROM f.eff_reset_at - f.now_utc)))::float8 END AS retry_after,
-           f.hold, f.enabled_models, f.enabled_mcps
+           f.hold, f.enabled_models, f.enabled_mcps,
+           CASE WHEN f.final_code = 'model_not_enabled' THEN f.denied_model END AS denied_model
     FROM outcome f`;
 }
 

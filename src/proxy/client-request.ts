@@ -4,6 +4,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Admission } from '../admission/admit.ts';
 import { identityInput } from '../admission/admit.ts';
+import { assertJsonChatBody } from '../admission/body-media-type.ts';
+import type { ChatLookupSources } from '../admission/chat-lookups.ts';
 import { conversationNamedIn, readChatRequest } from '../admission/chat-request.ts';
 import type { RequestFacts } from '../admission/statement.ts';
 import { principalFromClaims, type Principal } from '../auth/principal.ts';
@@ -31,7 +33,7 @@ export interface ClientHandlerDeps {
   upstream: UpstreamProxy;
   verifyToken: TokenVerifier;
   admission: Admission;
-  lookupAgentModel: (agentId: string, authorization: string) => Promise<string | undefined>;
+  chatLookups: Pick<ChatLookupSources, 'forCaller'>;
   meter: Meter;
   metrics: Pick<Metrics, 'countRequest'>;
   /** Filters LibreChat's model and MCP lists to the caller's workspace (src/web-client/). */
@@ -79,9 +81,12 @@ export function createClientHandler(deps: ClientHandlerDeps) {
     const requestId = record.request_id;
     const principal = await authenticate(req);
     const authorization = req.headers.authorization ?? '';
+    // Only a body LibreChat would read exactly as the gateway does (UTF-8 JSON) is read at all.
+    assertJsonChatBody(req.headers);
     const raw = await readClientBody(req, config.chatBodyLimit);
     const body = parseJsonObject(raw);
-    const facts = await readChatRequest(route.kind, route.endpoint, body, (id) => deps.lookupAgentModel(id, authorization));
+    const lookups = deps.chatLookups.forCaller({ authorization, key: principal.subjectKey });
+    const facts = await readChatRequest(route.kind, route.endpoint, body, lookups);
     const who = identityInput(principal, req, config.trustProxy);
     record.model = facts.model;
     record.endpoint = facts.endpoint;

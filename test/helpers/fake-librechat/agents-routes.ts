@@ -1,5 +1,5 @@
 // The resumable agents chat routes (v0.8.7; v0.8.8's generationCreatedAt with `protocolV2`): start (POST answers JSON at once), stream GET with
-// owner checks and resume, abort, active jobs, status, and `GET /api/agents/:id`.
+// owner checks and resume, abort, active jobs, status, and `GET /api/agents/:id` (basic and expanded views).
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { postPreamble, readJsonBody, type Ctx } from './context.ts';
@@ -13,15 +13,31 @@ interface TurnPlan {
   calls: LlmCall[];
 }
 
-/** What the request names, resolved the way LibreChat's buildEndpointOption / loadEphemeralAgent do. */
+/** An enforced model spec's preset replaces the body's settings (LibreChat's buildEndpointOption). */
+function enforcedPreset(ctx: Ctx, body: Record<string, unknown>, savedAgent: boolean): Record<string, unknown> | undefined {
+  const specs = ctx.state.modelSpecs as { enforce?: unknown; list?: unknown } | null;
+  if (!specs || specs.enforce !== true || !Array.isArray(specs.list) || savedAgent) return undefined;
+  const spec = (specs.list as { name?: unknown; preset?: Record<string, unknown> }[]).find((s) => s.name === body.spec);
+  return spec?.preset;
+}
+
+/**
+ * What the request names, resolved the way LibreChat does: the endpoint is `body.endpoint` (the URL segment
+ * plays no part), a saved agent runs only on the `agents` endpoint with an `agent_…` id (buildOptions,
+ * loadEphemeralAgent), and an enforced spec's preset replaces the body's model, endpoint and agent.
+ */
 function planTurn(ctx: Ctx, body: Record<string, unknown>, endpointParam: string | undefined, scenario: Scenario): TurnPlan {
   const rawConvo = str(body.conversationId);
   const conversationId = rawConvo && rawConvo !== 'new' ? rawConvo : randomUUID();
-  const endpoint = endpointParam ?? str(body.endpoint) ?? 'agents';
-  const agentId = str(body.agent_id);
+  const bodyAgent = str(body.agent_id);
+  const savedAgent = str(body.endpoint) === 'agents' && bodyAgent?.startsWith('agent_') === true;
+  const settings = { ...body, ...enforcedPreset(ctx, body, savedAgent) };
+  const endpoint = str(settings.endpoint) ?? endpointParam ?? 'agents';
+  const settingsAgent = str(settings.agent_id);
+  const isAgents = endpoint === 'agents' && settingsAgent?.startsWith('agent_') === true;
+  const agentId = isAgents ? settingsAgent : undefined;
   const agent = agentId ? ctx.state.agents.get(agentId) : undefined;
-  const isAgents = endpoint === 'agents';
-  const model = (isAgents ? agent?.model : undefined) ?? str(body.model) ?? 'gpt-4o';
+  const model = agent?.model ?? str(settings.model) ?? 'gpt-4o';
   const provider = isAgents ? (agent?.provider ?? 'openAI') : endpoint;
   const calls = callsFor(scenario, { model, provider });
   const text = typeof body.text === 'string' ? body.text : '';
@@ -122,12 +138,41 @@ export function chatStatus(ctx: Ctx, conversationId: string): void {
   sendJson(ctx.res, 200, job.statusBody());
 }
 
-/** `GET /api/agents/:id`: the saved agent from the control API's agents map. */
-export function getAgent(ctx: Ctx, id: string): void {
+function allowed(list: unknown, user: string): boolean {
+  return !Array.isArray(list) || list.includes(user);
+}
+
+/** The agent as LibreChat stores it, or undefined after answering 404/403 (VIEW needed; `viewers` limits it). */
+function viewableAgent(ctx: Ctx, id: string): Record<string, unknown> | undefined {
   const agent = ctx.state.agents.get(id);
   if (!agent) {
-    sendJson(ctx.res, 404, { message: 'Agent not found' });
+    sendJson(ctx.res, 404, { error: 'Agent not found' });
+    return undefined;
+  }
+  if (!allowed(agent.viewers, ctx.user)) {
+    sendJson(ctx.res, 403, { error: 'Forbidden', message: 'Insufficient permissions to access this agent' });
+    return undefined;
+  }
+  return { name: id, tools: [], edges: [], ...agent };
+}
+
+/** `GET /api/agents/:id`: LibreChat's basic view (VIEW permission), which leaves out edges, agent_ids and subagents. */
+export function getAgent(ctx: Ctx, id: string): void {
+  const agent = viewableAgent(ctx, id);
+  if (!agent) return;
+  const basic = Object.fromEntries(Object.entries(agent).filter(([key]) =>
+    ['id', 'name', 'description', 'avatar', 'provider', 'model', 'model_parameters', 'conversation_starters'].includes(key)));
+  sendJson(ctx.res, 200, basic);
+}
+
+/** `GET /api/agents/:id/expanded`: the whole document, for callers with EDIT permission (`editors` limits it). */
+export function getAgentExpanded(ctx: Ctx, id: string): void {
+  const agent = viewableAgent(ctx, id);
+  if (!agent) return;
+  if (!allowed(agent.editors, ctx.user)) {
+    sendJson(ctx.res, 403, { error: 'Forbidden', message: 'Insufficient permissions to access this agent' });
     return;
   }
-  sendJson(ctx.res, 200, { name: id, author: ctx.user, tools: [], edges: [], ...agent });
+  const { viewers: _viewers, editors: _editors, ...doc } = agent;
+  sendJson(ctx.res, 200, { author: ctx.user, ...doc });
 }

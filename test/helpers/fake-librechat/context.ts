@@ -3,9 +3,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { JobManager } from './job-manager.ts';
-import {
-  isJsonRequest, isObject, LOG_BODY_LIMIT, readBody, sendJson, tryParseJson,
-} from './http-util.ts';
+import { parseLikeLibreChat } from './body-parsers.ts';
+import { isObject, LOG_BODY_LIMIT, readBody, sendJson, type Json } from './http-util.ts';
 import type { LogEntry, RequestLog } from './request-log.ts';
 import type { Scenario } from './scenario.ts';
 
@@ -26,6 +25,8 @@ export interface FakeState {
   agents: Map<string, Agent>;
   /** Signed-in users by their refresh token (web-client.ts). */
   sessions: Map<string, { id: string; email: string; username: string }>;
+  /** `modelSpecs` of `GET /api/config` (LibreChat's librechat.yaml), set through the control API; null: none. */
+  modelSpecs: unknown;
   jobs: JobManager;
   log: RequestLog;
 }
@@ -41,8 +42,9 @@ export interface Ctx {
 }
 
 /**
- * Reads a JSON body like `express.json({limit})`: a non-JSON content type gives `{}`, too large 413,
- * malformed 400. Answers the error itself and returns undefined then.
+ * Reads a body like LibreChat's `express.json` / `express.urlencoded` (body-parsers.ts): a body no parser takes
+ * gives `{}`, too large 413, an unsupported charset or coding 415, malformed 400. Answers the error itself
+ * and returns undefined then.
  */
 export async function readJsonBody(ctx: Ctx, limit: number): Promise<Record<string, unknown> | undefined> {
   const result = await readBody(ctx.req, limit);
@@ -55,14 +57,14 @@ export async function readJsonBody(ctx: Ctx, limit: number): Promise<Record<stri
   }
   const { buffer } = result;
   if (ctx.entry) ctx.entry.bodyBytes = buffer.length;
-  if (!isJsonRequest(ctx.req) || buffer.length === 0) return {};
-  const parsed = tryParseJson(buffer);
-  if (parsed === undefined) {
-    sendJson(ctx.res, 400, { message: 'Invalid JSON body' });
+  const parsed = parseLikeLibreChat(ctx.req, buffer);
+  if (!parsed.ok) {
+    sendJson(ctx.res, parsed.status, { message: parsed.message });
     return undefined;
   }
-  if (ctx.entry && buffer.length < LOG_BODY_LIMIT) ctx.entry.body = parsed;
-  return isObject(parsed) ? parsed : {};
+  if (!parsed.parsed) return {};
+  if (ctx.entry && buffer.length < LOG_BODY_LIMIT) ctx.entry.body = parsed.body as Json;
+  return isObject(parsed.body) ? parsed.body : {};
 }
 
 /**

@@ -19,7 +19,13 @@ export interface FakeControl {
   reset(): Promise<void>;
   /** Merges scenario defaults for every later request. */
   setDefaults(partial: Partial<Scenario>): Promise<void>;
+  /**
+   * A saved agent. Optional `edges`, `agent_ids`, `subagents` as LibreChat stores them; `viewers` / `editors`
+   * (user ids) limit who may see it (VIEW) and who gets its full document (EDIT, `GET .../expanded`).
+   */
   setAgent(id: string, agent: AgentInput): Promise<void>;
+  /** `modelSpecs` of `GET /api/config` ({enforce, list: [{name, preset, ...}]}); null removes them. */
+  setModelSpecs(modelSpecs: unknown): Promise<void>;
   log(): Promise<LogEntry[]>;
   jobs(): Promise<JobInfo[]>;
   /** Polls the log until an entry matches; resolves with it, rejects after timeoutMs. */
@@ -64,6 +70,9 @@ export function createFakeControl(url: string): FakeControl {
     },
     async setAgent(id, agent) {
       await call(base, 'POST', '/__fake/agents', { ...agent, id });
+    },
+    async setModelSpecs(modelSpecs) {
+      await call(base, 'POST', '/__fake/model-specs', { modelSpecs });
     },
     log: () => call<LogEntry[]>(base, 'GET', '/__fake/log'),
     jobs: () => call<JobInfo[]>(base, 'GET', '/__fake/jobs'),

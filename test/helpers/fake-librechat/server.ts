@@ -2,7 +2,7 @@
 // key), the small public routes, and a close() that drops every open socket so tests end fast.
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { abortChat, activeJobs, chatStatus, getAgent, startChat, streamChat } from './agents-routes.ts';
+import { abortChat, activeJobs, chatStatus, getAgent, getAgentExpanded, startChat, streamChat } from './agents-routes.ts';
 import { assistantsChat } from './assistants.ts';
 import type { Ctx, FakeState } from './context.ts';
 import { JobManager } from './job-manager.ts';
@@ -56,7 +56,7 @@ const ROUTES: Route[] = [
   route('GET', /^\/health$/, 'public', (ctx) => {
     ctx.res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('OK');
   }),
-  route('GET', /^\/api\/config$/, 'public', (ctx) => sendExpressJson(ctx, CONFIG)),
+  route('GET', /^\/api\/config$/, 'public', (ctx) => sendExpressJson(ctx, ctx.state.modelSpecs === null ? CONFIG : { ...CONFIG, modelSpecs: ctx.state.modelSpecs })),
   route('GET', /^\/api\/models$/, 'jwt', (ctx) => sendExpressJson(ctx, MODELS)),
   route('GET', /^\/api\/endpoints$/, 'jwt', (ctx) => endpointsConfig(ctx)),
   route('GET', /^\/api\/agents$/, 'jwt', (ctx) => listAgents(ctx)),
@@ -77,6 +77,7 @@ const ROUTES: Route[] = [
   route('POST', /^\/api\/agents\/v1\/responses$/, 'apikey', (ctx) => responses(ctx)),
   route('GET', /^\/api\/agents\/v1\/models$/, 'apikey', (ctx) => remoteModels(ctx)),
   route('GET', /^\/api\/agents\/([^/]+)$/, 'jwt', (ctx, p) => getAgent(ctx, param(p, 0))),
+  route('GET', /^\/api\/agents\/([^/]+)\/expanded$/, 'jwt', (ctx, p) => getAgentExpanded(ctx, param(p, 0))),
   route('POST', /^\/api\/assistants\/(v1|v2)\/chat$/, 'jwt', (ctx, p) => assistantsChat(ctx, param(p, 0))),
   route('POST', /^\/api\/files$/, 'jwt', (ctx) => uploadFile(ctx)),
   route('GET', /^\/__fake\/sse$/, 'public', (ctx) => timedSse(ctx)),
@@ -159,6 +160,7 @@ export async function createFakeLibreChat(options: FakeLibreChatOptions = {}): P
     defaults: { ...baseDefaults },
     agents: new Map(),
     sessions: new Map(),
+    modelSpecs: null,
     jobs: new JobManager(),
     log: new RequestLog(),
   };

@@ -139,6 +139,7 @@ export async function control(ctx: Ctx, pathname: string): Promise<boolean> {
     state.log.clear();
     state.agents.clear();
     state.sessions.clear();
+    state.modelSpecs = null;
     state.defaults = { ...state.baseDefaults };
     sendJson(res, 200, { ok: true });
   } else if (route === 'POST /__fake/defaults') {
@@ -157,6 +158,11 @@ export async function control(ctx: Ctx, pathname: string): Promise<boolean> {
     const agent = { ...body, id, model: str(body.model) ?? 'gpt-4o', provider: str(body.provider) ?? 'openAI' };
     state.agents.set(id, agent);
     sendJson(res, 200, agent);
+  } else if (route === 'POST /__fake/model-specs') {
+    const body = await readJsonBody(ctx, CONTROL_BODY_LIMIT);
+    if (!body) return true;
+    state.modelSpecs = body.modelSpecs ?? null;
+    sendJson(res, 200, { modelSpecs: state.modelSpecs });
   } else return false;
   return true;
 }
