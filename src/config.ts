@@ -1,6 +1,7 @@
 // Reads the environment once, validates every variable, and returns a frozen Config. Every missing or
 // invalid value is collected and reported together in one ConfigError, so a bad deploy fails at boot
 // with the full list instead of one variable per restart. No other module reads process.env.
+import { parseTrustProxy, type TrustProxy } from './http/client-address.ts';
 
 export interface Config {
   librechatUrl: URL;
@@ -11,7 +12,8 @@ export interface Config {
   jwtAudience: string | undefined;
   port: number;
   host: string;
-  trustProxy: boolean;
+  /** Which proxies in front may tell the client's address and host (src/http/client-address.ts). */
+  trustProxy: TrustProxy;
   reservationTtlMs: number;
   chatBodyLimit: number;
   upstreamHeadersTimeoutMs: number;
@@ -161,7 +163,7 @@ export function loadConfig(env: Env): Config {
     jwtAudience: read.text('JWT_AUDIENCE'),
     port: read.integer('PORT', 8080, 0, 65535),
     host: read.text('HOST') ?? '0.0.0.0',
-    trustProxy: read.boolean('TRUST_PROXY', false),
+    trustProxy: readTrustProxy(read),
     reservationTtlMs: read.duration('RESERVATION_TTL', 15 * 60_000),
     chatBodyLimit: read.size('CHAT_BODY_LIMIT', 3 * 1024 * 1024),
     upstreamHeadersTimeoutMs: read.duration('UPSTREAM_HEADERS_TIMEOUT', 30_000),
@@ -214,6 +216,16 @@ export function loadDatabaseConfig(env: Env) {
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return result;
+}
+
+/** TRUST_PROXY, checked: `true` on Fly (FLY_MACHINE_ID set) means Fly's proxy, elsewhere one hop. */
+function readTrustProxy(read: EnvReader): TrustProxy {
+  const parsed = parseTrustProxy(read.text('TRUST_PROXY'), read.text('FLY_MACHINE_ID') !== undefined);
+  if (parsed !== false && 'problem' in parsed) {
+    read.problems.push(parsed.problem);
+    return false;
+  }
+  return parsed;
 }
 
 /** DASHBOARD_SECRET, checked: a key for session cookies must not be guessable. */

@@ -18,8 +18,8 @@ let h: Harness;
 let acme: DashboardTenant;
 let globex: DashboardTenant;
 beforeAll(async () => {
-  // TRUST_PROXY: each test signs in from an X-Forwarded-For address of its own, so the per-IP failure
-  // limit of one test does not leak into the next.
+  // TRUST_PROXY (one proxy hop): each test signs in from an X-Forwarded-For address of its own, so the
+  // per-IP failure limit of one test does not leak into the next.
   h = await startHarness({ TRUST_PROXY: 'true' });
   acme = await seedDashboardTenant(h.db.sql, { workspaceNames: ['Acme Sales', 'Acme Support'] });
   globex = await seedDashboardTenant(h.db.sql, { workspaceNames: ['Globex Secret Lab'], models: ['globex-private-model'] });
@@ -29,7 +29,8 @@ beforeAll(async () => {
 afterAll(async () => { await h?.close(); });
 
 let lastIp = 0;
-const fromIp = () => ({ 'x-forwarded-for': `203.0.113.${(lastIp += 1)}, 10.0.0.1` });
+// What the one trusted proxy appends: the address it saw (a client-sent list would sit left of it).
+const fromIp = () => ({ 'x-forwarded-for': `203.0.113.${(lastIp += 1)}` });
 
 async function loginRows(tenantId: string, since: Date) {
   return h.db.sql<{ user_id: string | null; status: string; error_message: string | null; ip_address: string | null; resource_id: string | null; details: Record<string, unknown> }[]>`
