@@ -16,6 +16,9 @@ export interface Config {
   trustProxy: TrustProxy;
   reservationTtlMs: number;
   chatBodyLimit: number;
+  /** A metered chat body must keep arriving (no gap longer than this) and be complete within chatBodyTimeoutMs. */
+  chatBodyIdleTimeoutMs: number;
+  chatBodyTimeoutMs: number;
   upstreamHeadersTimeoutMs: number;
   streamIdleTimeoutMs: number;
   shutdownDeadlineMs: number;
@@ -166,6 +169,7 @@ export function loadConfig(env: Env): Config {
     trustProxy: readTrustProxy(read),
     reservationTtlMs: read.duration('RESERVATION_TTL', 15 * 60_000),
     chatBodyLimit: read.size('CHAT_BODY_LIMIT', 3 * 1024 * 1024),
+    ...readChatBodyTimeouts(read),
     upstreamHeadersTimeoutMs: read.duration('UPSTREAM_HEADERS_TIMEOUT', 30_000),
     streamIdleTimeoutMs: read.duration('STREAM_IDLE_TIMEOUT', 15 * 60_000),
     shutdownDeadlineMs: read.duration('SHUTDOWN_DEADLINE', 25_000),
@@ -216,6 +220,17 @@ export function loadDatabaseConfig(env: Env) {
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return result;
+}
+
+/**
+ * CHAT_BODY_IDLE_TIMEOUT and CHAT_BODY_TIMEOUT: how long a client may take to send a metered chat body (gap
+ * between chunks, whole body). The idle bound cannot exceed the whole one.
+ */
+function readChatBodyTimeouts(read: EnvReader): { chatBodyIdleTimeoutMs: number; chatBodyTimeoutMs: number } {
+  const chatBodyIdleTimeoutMs = read.duration('CHAT_BODY_IDLE_TIMEOUT', 15_000);
+  const chatBodyTimeoutMs = read.duration('CHAT_BODY_TIMEOUT', 60_000);
+  if (chatBodyIdleTimeoutMs > chatBodyTimeoutMs) read.problems.push('CHAT_BODY_IDLE_TIMEOUT must not be longer than CHAT_BODY_TIMEOUT');
+  return { chatBodyIdleTimeoutMs, chatBodyTimeoutMs };
 }
 
 /** TRUST_PROXY, checked: `true` on Fly (FLY_MACHINE_ID set) means Fly's proxy, elsewhere one hop. */

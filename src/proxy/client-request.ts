@@ -53,6 +53,7 @@ type ChatRoute = ClientRoute & { kind: 'chat_start' | 'assistants_chat' | 'opena
 
 export function createClientHandler(deps: ClientHandlerDeps) {
   const { config, upstream } = deps;
+  const bodyBounds = { idleTimeoutMs: config.chatBodyIdleTimeoutMs, totalTimeoutMs: config.chatBodyTimeoutMs };
 
   async function authenticate(req: IncomingMessage): Promise<Principal> {
     return principalFromClaims(await deps.verifyToken(req.headers.authorization));
@@ -72,7 +73,7 @@ export function createClientHandler(deps: ClientHandlerDeps) {
     const requestId = record.request_id;
     const principal = await authenticate(req);
     const authorization = req.headers.authorization ?? '';
-    const raw = await readClientBody(req, config.chatBodyLimit);
+    const raw = await readClientBody(req, config.chatBodyLimit, bodyBounds);
     const body = parseJsonObject(raw);
     const facts = await readChatRequest(route.kind, route.endpoint, body, (id) => deps.lookupAgentModel(id, authorization));
     const who = identityInput(principal, req, config.trustProxy);
@@ -101,7 +102,7 @@ export function createClientHandler(deps: ClientHandlerDeps) {
   async function handleQuotaCheck(req: IncomingMessage, res: ServerResponse, route: ClientRoute, record: RequestRecord): Promise<void> {
     const requestId = record.request_id;
     const principal = await authenticate(req);
-    const raw = await readClientBody(req, config.chatBodyLimit);
+    const raw = await readClientBody(req, config.chatBodyLimit, bodyBounds);
     const who = identityInput(principal, req, config.trustProxy);
     // The body is LibreChat's to validate; the conversation it names only labels the audit row.
     const decision = await deps.admission.checkQuota(who, requestFacts(req, requestId, route.endpoint ?? 'resume', null, conversationNamedIn(raw)));
