@@ -38,6 +38,11 @@ export interface Config {
   /** Key material for dashboard session cookies; unset: derived from JWT_SECRET (src/dashboard/session.ts). */
   dashboardSecret: string | undefined;
   dashboardSessionTtlMs: number;
+  /** Bearer token for /_gateway/metrics; unset: that route is 404. */
+  metricsToken: string | undefined;
+  /** A second listener serving /metrics for private scraping; unset: none. */
+  metricsPort: number | undefined;
+  metricsHost: string;
 }
 
 export class ConfigError extends Error {
@@ -187,6 +192,7 @@ export function loadConfig(env: Env): Config {
     flyMachineId: read.text('FLY_MACHINE_ID'),
     dashboardSecret: readDashboardSecret(read),
     dashboardSessionTtlMs: readDashboardTtl(read),
+    ...readMetricsAccess(read),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(config);
@@ -231,6 +237,21 @@ function readChatBodyTimeouts(read: EnvReader): { chatBodyIdleTimeoutMs: number;
   const chatBodyTimeoutMs = read.duration('CHAT_BODY_TIMEOUT', 60_000);
   if (chatBodyIdleTimeoutMs > chatBodyTimeoutMs) read.problems.push('CHAT_BODY_IDLE_TIMEOUT must not be longer than CHAT_BODY_TIMEOUT');
   return { chatBodyIdleTimeoutMs, chatBodyTimeoutMs };
+}
+
+/**
+ * METRICS_TOKEN, METRICS_PORT, METRICS_HOST. A token is one header value without spaces (it is sent as
+ * `Bearer <token>`); the private listener needs a port of its own.
+ */
+function readMetricsAccess(read: EnvReader): { metricsToken: string | undefined; metricsPort: number | undefined; metricsHost: string } {
+  const metricsToken = read.text('METRICS_TOKEN');
+  if (metricsToken !== undefined && !/^[\x21-\x7e]+$/.test(metricsToken)) {
+    read.problems.push('METRICS_TOKEN must be printable ASCII without spaces (it is sent as "Authorization: Bearer <token>")');
+  }
+  const metricsPort = read.text('METRICS_PORT') === undefined ? undefined : read.integer('METRICS_PORT', 0, 0, 65535);
+  const port = Number(read.text('PORT') ?? 8080);
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) read.problems.push('METRICS_PORT must differ from PORT');
+  return { metricsToken, metricsPort, metricsHost: read.text('METRICS_HOST') ?? read.text('HOST') ?? '0.0.0.0' };
 }
 
 /** TRUST_PROXY, checked: `true` on Fly (FLY_MACHINE_ID set) means Fly's proxy, elsewhere one hop. */

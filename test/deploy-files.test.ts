@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
+import { PRIVATE_METRICS_PATH } from '../src/ops/metrics-access.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
@@ -80,6 +81,17 @@ describe('Dockerfile', () => {
 
 describe('fly.toml', () => {
   const value = (key: string) => new RegExp(`^\\s*${key}\\s*=\\s*"?([^"\\n]+)"?`, 'm').exec(flyToml)?.[1]?.trim();
+  /** A section's text, from its header to the next header. */
+  const section = (header: string) => {
+    const start = flyToml.indexOf(`\n${header}\n`);
+    expect(start, header).toBeGreaterThan(-1);
+    const rest = flyToml.slice(start + header.length + 2);
+    const next = rest.search(/^\s*\[/m);
+    return next === -1 ? rest : rest.slice(0, next);
+  };
+  /** [env] as the machines get it. */
+  const flyEnv = (): Record<string, string> => Object.fromEntries(
+    [...section('[env]').matchAll(/^\s*([A-Z_]+)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1]!, m[2]!]));
 
   it('serves the image\'s port, checks health and readiness, and migrates in the release command', () => {
     expect(value('internal_port')).toBe(/EXPOSE\s+(\d+)/.exec(dockerfile)?.[1]);
@@ -88,6 +100,22 @@ describe('fly.toml', () => {
     const release = value('release_command')!;
     expect(release).toBe('node dist/src/db/migrate-cli.js');
     expect(existsSync(path.join(outDir, 'src/db/migrate-cli.js'))).toBe(true);
+  });
+
+  it('lets Fly scrape metrics on the private METRICS_PORT listener, a port no service routes to', () => {
+    const metrics = section('[metrics]');
+    const port = /^\s*port\s*=\s*(\d+)/m.exec(metrics)?.[1];
+    expect(/^\s*path\s*=\s*"([^"]+)"/m.exec(metrics)?.[1]).toBe(PRIVATE_METRICS_PATH);
+    const config = loadConfig({ LIBRECHAT_URL: 'http://lc', JWT_SECRET: 'x'.repeat(32), ...flyEnv() });
+    expect(config.metricsPort).toBe(Number(port));
+    expect(config.metricsPort).not.toBe(config.port);
+    for (const service of flyToml.matchAll(/^\s*internal_port\s*=\s*(\d+)/gm)) expect(Number(service[1])).not.toBe(Number(port));
+    // No METRICS_TOKEN in the file: a token is a secret (fly secrets set), and Fly's scraper needs none.
+    expect(flyToml).not.toMatch(/^\s*METRICS_TOKEN\s*=/m);
+  });
+
+  it('trusts Fly\'s proxy for the client address', () => {
+    expect(loadConfig({ LIBRECHAT_URL: 'http://lc', JWT_SECRET: 'x'.repeat(32), ...flyEnv() }).trustProxy).toEqual({ kind: 'fly' });
   });
 
   it('gives the shutdown drain time to finish before Fly kills the machine', () => {
