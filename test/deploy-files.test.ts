@@ -1,7 +1,8 @@
 // No Docker engine runs here, so the image is checked by what it is made of: the Dockerfile's stages and
 // instructions are linted for what matters (multi-stage, production deps only, non-root, healthcheck,
 // exec-form CMD so SIGTERM reaches node), the runtime stage's file list is built (tsc to a temp dir) and
-// every file it starts exists; fly.toml agrees with the image and the shutdown drain.
+// every file it starts exists; fly.toml agrees with the image, the shutdown drain, the metrics listener and
+// the memory budget the soak holds the gateway to.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { PRIVATE_METRICS_PATH } from '../src/ops/metrics-access.ts';
+import { memoryBudget, parseMemoryMb, RSS_SHARE } from './soak/memory-budget.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
@@ -112,6 +114,22 @@ describe('fly.toml', () => {
     for (const service of flyToml.matchAll(/^\s*internal_port\s*=\s*(\d+)/gm)) expect(Number(service[1])).not.toBe(Number(port));
     // No METRICS_TOKEN in the file: a token is a secret (fly secrets set), and Fly's scraper needs none.
     expect(flyToml).not.toMatch(/^\s*METRICS_TOKEN\s*=/m);
+  });
+
+  it('sizes the machine, caps V8\'s heap well inside it, and the soak holds the gateway to that machine', () => {
+    const memoryMb = parseMemoryMb(/^\s*memory\s*=\s*"([^"]+)"/m.exec(section('[[vm]]'))?.[1] ?? '');
+    expect(memoryMb).toBeGreaterThanOrEqual(512);
+    const nodeOptions = flyEnv().NODE_OPTIONS ?? '';
+    const heapMb = Number(/(?:^|\s)--max-old-space-size=(\d+)(?:\s|$)/.exec(nodeOptions)?.[1]);
+    expect(heapMb).toBeGreaterThan(0);
+    // At most half the machine: the young generation, socket and stream buffers, code and the kernel need the rest.
+    expect(heapMb).toBeLessThanOrEqual(memoryMb! / 2);
+    const budget = memoryBudget({});
+    expect(budget).toEqual({ machineMb: memoryMb, nodeOptions, rssBudgetMb: Math.floor(memoryMb! * RSS_SHARE) });
+    expect(budget.rssBudgetMb).toBeGreaterThan(heapMb);
+    expect(budget.rssBudgetMb).toBeLessThan(memoryMb!);
+    // The image starts plain node, so NODE_OPTIONS from [env] reaches the process; nothing overrides it.
+    expect(dockerfile).not.toMatch(/NODE_OPTIONS/);
   });
 
   it('trusts Fly\'s proxy for the client address', () => {

@@ -2,7 +2,8 @@
 // number of concurrent clients on loopback start chats (admitted and denied, some reading their stream,
 // some leaving early) for a fixed time, while the gateway's RSS and open file descriptors are sampled.
 // Afterwards it checks the books: per workspace, SUM(total_tokens) = tokens_used, requests_used = rows,
-// nothing left reserved, every chat has its chat_sent and chat_completed audit rows.
+// nothing left reserved, every chat has its chat_sent and chat_completed audit rows. With a memory budget
+// (test/soak/memory-budget.ts), RSS past it is recorded as overBudget: the machine would have been killed.
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Sql } from '../../src/db/sql.ts';
 import { chatBody, postChat } from '../helpers/harness.ts';
@@ -16,6 +17,8 @@ export interface SoakOptions {
   gatewayPid: number;
   seconds: number;
   concurrency: number;
+  /** The gateway's RSS must stay at or below this (MB); passing it sets rssMb.overBudget. */
+  rssBudgetMb?: number;
   log?: (line: string) => void;
 }
 
@@ -27,7 +30,7 @@ export interface SoakReport {
   denied: Record<string, number>;
   otherStatuses: Record<string, number>;
   streamsRead: number;
-  rssMb: { afterWarmup: number; max: number; end: number };
+  rssMb: { afterWarmup: number; max: number; end: number; budget: number | null; overBudget: boolean };
   openFds: { start: number; afterWarmup: number; end: number };
   books: { workspaces: number; mismatches: string[]; reserved: number; missingAudit: number; tokensSettled: number };
 }
@@ -69,7 +72,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const fdStart = openFds(opts.gatewayPid);
   const report: SoakReport = {
     seconds: opts.seconds, concurrency: opts.concurrency, requests: 0, admitted: 0, denied: {}, otherStatuses: {}, streamsRead: 0,
-    rssMb: { afterWarmup: 0, max: 0, end: 0 }, openFds: { start: fdStart, afterWarmup: 0, end: 0 },
+    rssMb: { afterWarmup: 0, max: 0, end: 0, budget: opts.rssBudgetMb ?? null, overBudget: false }, openFds: { start: fdStart, afterWarmup: 0, end: 0 },
     books: { workspaces: targets.length, mismatches: [], reserved: 0, missingAudit: 0, tokensSettled: 0 },
   };
   const started = Date.now();
@@ -78,6 +81,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const sampler = setInterval(() => {
     const rss = rssMb(opts.gatewayPid);
     report.rssMb.max = Math.max(report.rssMb.max, rss);
+    if (opts.rssBudgetMb !== undefined && rss > opts.rssBudgetMb) report.rssMb.overBudget = true;
     if (!report.rssMb.afterWarmup && Date.now() >= warmupAt) {
       report.rssMb.afterWarmup = rss;
       report.openFds.afterWarmup = openFds(opts.gatewayPid);
@@ -122,6 +126,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   clearInterval(sampler);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   report.rssMb.end = rssMb(opts.gatewayPid);
+  if (opts.rssBudgetMb !== undefined && report.rssMb.end > opts.rssBudgetMb) report.rssMb.overBudget = true;
   report.openFds.end = openFds(opts.gatewayPid);
   await checkBooks(opts.sql, targets.map((t) => t.ws.workspaceId), report);
   return report;
