@@ -130,6 +130,14 @@ describe('the host that picks the tenant', () => {
     }
     expect(await tenantSeen(fly, { host: 'chat.b.example.test' })).toBe('b');
   });
+
+  it('on Fly, LibreChat gets no client-written X-Forwarded-Host either: the gateway sends the Host it used', async () => {
+    const ws = await seedWorkspace(h.db.sql);
+    const chat = await postChat(fly.url, { token: await librechatToken(ws.email), body: chatBody(), headers: { 'x-forwarded-host': 'evil.example.test' } });
+    expect(chat.status, chat.text).toBe(200);
+    const seen = await h.upstream.control.waitFor((e) => e.headers['x-request-id'] === chat.requestId);
+    expect(seen.headers['x-forwarded-host']).toBe(new URL(fly.url).host);
+  });
 });
 
 describe('TRUST_PROXY values', () => {

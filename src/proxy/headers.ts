@@ -17,6 +17,7 @@ const CLIENT_FORBIDDEN = ['x-tenant-id'];
 const CLIENT_HOP_ONLY = ['expect'];
 const CLIENT_DROPPED = [...CLIENT_FORBIDDEN, ...CLIENT_HOP_ONLY];
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded'];
+const FLY_UNSET = ['x-forwarded-host'];
 const REQUEST_ID = /^[A-Za-z0-9_.=-]{1,128}$/;
 
 /** Deletes only what is there: `delete` of a present key is what costs (the object leaves V8's fast mode). */
@@ -43,6 +44,8 @@ export function prepareUpstreamHeaders(headers: IncomingHttpHeaders, trustProxy:
   drop(headers, CLIENT_DROPPED);
   // Without a trusted proxy in front, client-sent X-Forwarded-* are lies; http-proxy then adds the real ones.
   if (!trustProxy) drop(headers, FORWARDED);
+  // Fly's proxy sets X-Forwarded-For/-Proto/-Port but not -Host: one that arrives was written by the client.
+  else if (trustProxy.kind === 'fly') drop(headers, FLY_UNSET);
 }
 
 /** The client's X-Request-Id when it is safe to echo and log, else a new one. */
