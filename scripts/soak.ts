@@ -32,8 +32,10 @@ try {
     const report = await runSoak({ sql, gatewayUrl: gateway.url, gatewayPid: gateway.child.pid!, seconds, concurrency, rssBudgetMb: budget.rssBudgetMb, log });
     log(JSON.stringify(report, null, 2));
     const unbalanced = report.books.mismatches.length > 0 || report.books.reserved > 0 || report.books.missingAudit > 0;
-    failed = unbalanced || report.rssMb.overBudget;
+    const unanswered = (report.otherStatuses.chat_unanswered ?? 0) + (report.otherStatuses.stream_unanswered ?? 0);
+    failed = unbalanced || report.rssMb.overBudget || unanswered > 0;
     log(unbalanced ? 'soak: the books do NOT balance' : 'soak: books balance, nothing reserved, every chat audited');
+    if (unanswered > 0) log(`soak: ${unanswered} requests got no complete answer within 30 s`);
     log(report.rssMb.overBudget
       ? `soak: RSS passed the budget (peak ${report.rssMb.max} MB > ${budget.rssBudgetMb} MB)`
       : `soak: RSS within the budget (peak ${report.rssMb.max} MB <= ${budget.rssBudgetMb} MB)`);

@@ -35,6 +35,16 @@ export interface SoakReport {
   books: { workspaces: number; mismatches: string[]; reserved: number; missingAudit: number; tokensSettled: number };
 }
 
+/** A request the gateway has not finished within this is counted as unanswered, and its worker moves on. */
+const REQUEST_DEADLINE_MS = 30_000;
+
+/** Resolves with the promise's value, or with `late` when it has not settled within the deadline. */
+function withinDeadline<T, L>(promise: Promise<T>, late: L): Promise<T | L> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<L>((resolve) => { timer = setTimeout(() => resolve(late), REQUEST_DEADLINE_MS); });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -50,6 +60,10 @@ function cpuSeconds(pid: number): number {
 
 function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+function count(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
 }
 
 async function seedSoakWorkspaces(sql: Sql): Promise<{ ws: SeededWorkspace; token: string }[]> {
@@ -93,19 +107,21 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       const i = n++;
       const target = targets[i % targets.length]!;
       const body = chatBody({ text: `soak ${i}`, __fake: { calls: [{ model: 'gpt-4o', input: 50 + (i % 97), output: 1 + (i % 13) }], deltas: ['a ', 'b ', 'c ', 'd '], frameIntervalMs: 25 } });
-      const result = await postChat(opts.gatewayUrl, { token: target.token, body }).catch(() => undefined);
+      const result = await withinDeadline(postChat(opts.gatewayUrl, { token: target.token, body }).catch(() => undefined), 'late' as const);
       report.requests += 1;
-      if (!result) { report.otherStatuses.error = (report.otherStatuses.error ?? 0) + 1; continue; }
+      if (result === 'late') { count(report.otherStatuses, 'chat_unanswered'); continue; }
+      if (!result) { count(report.otherStatuses, 'error'); continue; }
       if (result.status === 200) {
         report.admitted += 1;
         if (i % 3 === 0) {
-          await readStream(`${opts.gatewayUrl}/api/agents/chat/stream/${String(result.json.streamId)}`, target.token, i % 6 === 0 ? { stopAfterBytes: 300 } : {}).catch(() => undefined);
+          const stream = readStream(`${opts.gatewayUrl}/api/agents/chat/stream/${String(result.json.streamId)}`, target.token, i % 6 === 0 ? { stopAfterBytes: 300 } : {}).catch(() => undefined);
+          if (await withinDeadline(stream, 'late' as const) === 'late') count(report.otherStatuses, 'stream_unanswered');
           report.streamsRead += 1;
         }
       } else if (result.json.error?.code) {
-        report.denied[result.json.error.code] = (report.denied[result.json.error.code] ?? 0) + 1;
+        count(report.denied, result.json.error.code);
       } else {
-        report.otherStatuses[String(result.status)] = (report.otherStatuses[String(result.status)] ?? 0) + 1;
+        count(report.otherStatuses, String(result.status));
       }
     }
   };
