@@ -31,6 +31,9 @@ export function startBareUndici(cleanup: Cleanup, target: string, onCrash?: (mes
   });
 }
 
+/** The bench's gateways guard /_gateway/metrics like production; the metered scenario scrapes with it. */
+export const BENCH_METRICS_TOKEN = 'bench-metrics-token';
+
 export interface GatewayOptions {
   onCrash: (message: string) => void;
   databaseUrl: string;
@@ -62,6 +65,7 @@ export async function startGateway(cleanup: Cleanup, opts: GatewayOptions): Prom
       DB_POOL_MAX: String(opts.dbPoolMax),
       // Open generations at the end of the run are not worth waiting 25 s for.
       SHUTDOWN_DEADLINE: '3s',
+      METRICS_TOKEN: BENCH_METRICS_TOKEN,
     },
   });
 }

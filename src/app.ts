@@ -94,6 +94,7 @@ export function buildGateway(deps: GatewayDeps) {
     app,
     requestListener,
     meter,
+    metrics,
     startDraining: () => { state.draining = true; },
     close: () => upstream.close(),
   };

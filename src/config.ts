@@ -1,6 +1,7 @@
 // Reads the environment once, validates every variable, and returns a frozen Config. Every missing or
 // invalid value is collected and reported together in one ConfigError, so a bad deploy fails at boot
 // with the full list instead of one variable per restart. No other module reads process.env.
+import { parseTrustProxy, type TrustProxy } from './http/client-address.ts';
 
 export interface Config {
   librechatUrl: URL;
@@ -11,9 +12,13 @@ export interface Config {
   jwtAudience: string | undefined;
   port: number;
   host: string;
-  trustProxy: boolean;
+  /** Which proxies in front may tell the client's address and host (src/http/client-address.ts). */
+  trustProxy: TrustProxy;
   reservationTtlMs: number;
   chatBodyLimit: number;
+  /** A metered chat body must keep arriving (no gap longer than this) and be complete within chatBodyTimeoutMs. */
+  chatBodyIdleTimeoutMs: number;
+  chatBodyTimeoutMs: number;
   upstreamHeadersTimeoutMs: number;
   streamIdleTimeoutMs: number;
   shutdownDeadlineMs: number;
@@ -33,6 +38,11 @@ export interface Config {
   /** Key material for dashboard session cookies; unset: derived from JWT_SECRET (src/dashboard/session.ts). */
   dashboardSecret: string | undefined;
   dashboardSessionTtlMs: number;
+  /** Bearer token for /_gateway/metrics; unset: that route is 404. */
+  metricsToken: string | undefined;
+  /** A second listener serving /metrics for private scraping; unset: none. */
+  metricsPort: number | undefined;
+  metricsHost: string;
 }
 
 export class ConfigError extends Error {
@@ -161,9 +171,10 @@ export function loadConfig(env: Env): Config {
     jwtAudience: read.text('JWT_AUDIENCE'),
     port: read.integer('PORT', 8080, 0, 65535),
     host: read.text('HOST') ?? '0.0.0.0',
-    trustProxy: read.boolean('TRUST_PROXY', false),
+    trustProxy: readTrustProxy(read),
     reservationTtlMs: read.duration('RESERVATION_TTL', 15 * 60_000),
     chatBodyLimit: read.size('CHAT_BODY_LIMIT', 3 * 1024 * 1024),
+    ...readChatBodyTimeouts(read),
     upstreamHeadersTimeoutMs: read.duration('UPSTREAM_HEADERS_TIMEOUT', 30_000),
     streamIdleTimeoutMs: read.duration('STREAM_IDLE_TIMEOUT', 15 * 60_000),
     shutdownDeadlineMs: read.duration('SHUTDOWN_DEADLINE', 25_000),
@@ -181,6 +192,7 @@ export function loadConfig(env: Env): Config {
     flyMachineId: read.text('FLY_MACHINE_ID'),
     dashboardSecret: readDashboardSecret(read),
     dashboardSessionTtlMs: readDashboardTtl(read),
+    ...readMetricsAccess(read),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(config);
@@ -214,6 +226,42 @@ export function loadDatabaseConfig(env: Env) {
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return result;
+}
+
+/**
+ * CHAT_BODY_IDLE_TIMEOUT and CHAT_BODY_TIMEOUT: how long a client may take to send a metered chat body (gap
+ * between chunks, whole body). The idle bound cannot exceed the whole one.
+ */
+function readChatBodyTimeouts(read: EnvReader): { chatBodyIdleTimeoutMs: number; chatBodyTimeoutMs: number } {
+  const chatBodyIdleTimeoutMs = read.duration('CHAT_BODY_IDLE_TIMEOUT', 15_000);
+  const chatBodyTimeoutMs = read.duration('CHAT_BODY_TIMEOUT', 60_000);
+  if (chatBodyIdleTimeoutMs > chatBodyTimeoutMs) read.problems.push('CHAT_BODY_IDLE_TIMEOUT must not be longer than CHAT_BODY_TIMEOUT');
+  return { chatBodyIdleTimeoutMs, chatBodyTimeoutMs };
+}
+
+/**
+ * METRICS_TOKEN, METRICS_PORT, METRICS_HOST. A token is one header value without spaces (it is sent as
+ * `Bearer <token>`); the private listener needs a port of its own.
+ */
+function readMetricsAccess(read: EnvReader): { metricsToken: string | undefined; metricsPort: number | undefined; metricsHost: string } {
+  const metricsToken = read.text('METRICS_TOKEN');
+  if (metricsToken !== undefined && !/^[\x21-\x7e]+$/.test(metricsToken)) {
+    read.problems.push('METRICS_TOKEN must be printable ASCII without spaces (it is sent as "Authorization: Bearer <token>")');
+  }
+  const metricsPort = read.text('METRICS_PORT') === undefined ? undefined : read.integer('METRICS_PORT', 0, 0, 65535);
+  const port = Number(read.text('PORT') ?? 8080);
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) read.problems.push('METRICS_PORT must differ from PORT');
+  return { metricsToken, metricsPort, metricsHost: read.text('METRICS_HOST') ?? read.text('HOST') ?? '0.0.0.0' };
+}
+
+/** TRUST_PROXY, checked: `true` on Fly (FLY_MACHINE_ID set) means Fly's proxy, elsewhere one hop. */
+function readTrustProxy(read: EnvReader): TrustProxy {
+  const parsed = parseTrustProxy(read.text('TRUST_PROXY'), read.text('FLY_MACHINE_ID') !== undefined);
+  if (parsed !== false && 'problem' in parsed) {
+    read.problems.push(parsed.problem);
+    return false;
+  }
+  return parsed;
 }
 
 /** DASHBOARD_SECRET, checked: a key for session cookies must not be guessable. */

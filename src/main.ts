@@ -1,7 +1,7 @@
 // Boot and shutdown. Start: config → database (embedded when DATABASE_URL is unset) → migrations →
-// instance heartbeat → gateway → sweeper → listen. SIGTERM/SIGINT: refuse new requests (503
-// shutting_down) and stop listening, let open generations finish until SHUTDOWN_DEADLINE, settle the
-// rest with what was used, then close the pool (and the embedded database).
+// instance heartbeat → gateway → sweeper → private metrics listener (METRICS_PORT) → listen.
+// SIGTERM/SIGINT: refuse new requests (503 shutting_down) and stop listening, let open generations finish
+// until SHUTDOWN_DEADLINE, settle the rest with what was used, then close the pool (and the embedded database).
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,7 @@ import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { createLogger } from './log.ts';
 import { markInstanceStopped, registerInstance, startSweeper } from './metering/sweeper.ts';
+import { startMetricsServer } from './ops/metrics-access.ts';
 
 function readConfig(): Config {
   try {
@@ -52,6 +53,9 @@ async function main(): Promise<void> {
     keepAliveTimeout: 65_000,
     connectionsCheckingInterval: Math.max(250, Math.min(30_000, Math.floor(config.clientHeadersTimeoutMs / 2))),
   };
+  // The private metrics listener first, so a port conflict stops the start before any traffic is taken.
+  const metricsServer = config.metricsPort === undefined ? undefined
+    : await startMetricsServer({ registry: gateway.metrics.registry, port: config.metricsPort, host: config.metricsHost, logger });
   const server = http.createServer(serverOptions, gateway.requestListener);
   server.listen(config.port, config.host, () => {
     const { port } = server.address() as AddressInfo;
@@ -68,6 +72,7 @@ async function main(): Promise<void> {
     server.closeIdleConnections();
     await gateway.meter.drain(config.shutdownDeadlineMs);
     sweeper.stop();
+    metricsServer?.close();
     await markInstanceStopped(sql, instanceId).catch(() => undefined);
     server.closeAllConnections();
     gateway.close();

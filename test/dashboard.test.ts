@@ -18,8 +18,8 @@ let h: Harness;
 let acme: DashboardTenant;
 let globex: DashboardTenant;
 beforeAll(async () => {
-  // TRUST_PROXY: each test signs in from an X-Forwarded-For address of its own, so the per-IP failure
-  // limit of one test does not leak into the next.
+  // TRUST_PROXY (one proxy hop): each test signs in from an X-Forwarded-For address of its own, so the
+  // per-IP failure limit of one test does not leak into the next.
   h = await startHarness({ TRUST_PROXY: 'true' });
   acme = await seedDashboardTenant(h.db.sql, { workspaceNames: ['Acme Sales', 'Acme Support'] });
   globex = await seedDashboardTenant(h.db.sql, { workspaceNames: ['Globex Secret Lab'], models: ['globex-private-model'] });
@@ -29,7 +29,8 @@ beforeAll(async () => {
 afterAll(async () => { await h?.close(); });
 
 let lastIp = 0;
-const fromIp = () => ({ 'x-forwarded-for': `203.0.113.${(lastIp += 1)}, 10.0.0.1` });
+// What the one trusted proxy appends: the address it saw (a client-sent list would sit left of it).
+const fromIp = () => ({ 'x-forwarded-for': `203.0.113.${(lastIp += 1)}` });
 
 async function loginRows(tenantId: string, since: Date) {
   return h.db.sql<{ user_id: string | null; status: string; error_message: string | null; ip_address: string | null; resource_id: string | null; details: Record<string, unknown> }[]>`
@@ -139,6 +140,40 @@ describe('dashboard failure limits', () => {
     expect((await loginRows(t.tenantId, since)).map((r) => r.error_message)).toEqual(Array(5).fill('bad_password'));
     // Another account of the same tenant is not affected.
     await signInCookie(h.gw.url, { tenant: t.name, email: t.admin }, fromIp());
+  });
+
+  it('counts an attempt before checking it: 12 parallel wrong passwords for one account get 5 × 401 and 7 × 429', async () => {
+    const t = await seedDashboardTenant(h.db.sql);
+    const since = new Date();
+    const replies = await Promise.all(Array.from({ length: 12 }, (_, i) =>
+      request(h.gw.url, SIGN_IN, { form: { tenant: t.name, email: t.owner, password: `parallel guess ${i}` }, headers: fromIp() })));
+    const statuses = replies.map((r) => r.status).sort();
+    expect(statuses).toEqual([...Array(5).fill(401), ...Array(7).fill(429)]);
+    // Only the attempts that were checked are audited; the refused ones never reached the password.
+    expect((await loginRows(t.tenantId, since)).map((r) => r.error_message)).toEqual(Array(5).fill('bad_password'));
+    const blocked = await request(h.gw.url, SIGN_IN, { form: { tenant: t.name, email: t.owner, password: PASSWORD }, headers: fromIp() });
+    expect(blocked.status).toBe(429);
+  });
+
+  it('counts parallel attempts from one IP across accounts the same way: at most 20 checked', async () => {
+    const ip = { 'x-forwarded-for': '198.51.100.88' };
+    const replies = await Promise.all(Array.from({ length: 26 }, (_, i) =>
+      request(h.gw.url, SIGN_IN, { form: { tenant: acme.name, email: `parallel-spray-${i}@example.com`, password: 'x' }, headers: ip })));
+    const statuses = replies.map((r) => r.status).sort();
+    expect(statuses).toEqual([...Array(20).fill(401), ...Array(6).fill(429)]);
+  });
+
+  it('does not count a right password against the IP: a member refused (403) and an admin signed in leave the IP\'s 20 intact', async () => {
+    const ip = { 'x-forwarded-for': '198.51.100.99' };
+    await signInCookie(h.gw.url, { tenant: acme.name, email: acme.admin }, ip);
+    const member = await request(h.gw.url, SIGN_IN, { form: { tenant: acme.name, email: acme.member, password: PASSWORD }, headers: ip });
+    expect(member.status).toBe(403);
+    for (let i = 0; i < 20; i += 1) {
+      const reply = await request(h.gw.url, SIGN_IN, { form: { tenant: acme.name, email: `after-success-${i}@example.com`, password: 'x' }, headers: ip });
+      expect(reply.status).toBe(401);
+    }
+    const blocked = await request(h.gw.url, SIGN_IN, { form: { tenant: acme.name, email: 'one-more@example.com', password: 'x' }, headers: ip });
+    expect(blocked.status).toBe(429);
   });
 
   it('refuses an IP after 20 failures across accounts', async () => {

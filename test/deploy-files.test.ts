@@ -1,13 +1,16 @@
 // No Docker engine runs here, so the image is checked by what it is made of: the Dockerfile's stages and
 // instructions are linted for what matters (multi-stage, production deps only, non-root, healthcheck,
 // exec-form CMD so SIGTERM reaches node), the runtime stage's file list is built (tsc to a temp dir) and
-// every file it starts exists; fly.toml agrees with the image and the shutdown drain.
+// every file it starts exists; fly.toml agrees with the image, the shutdown drain, the metrics listener and
+// the memory budget the soak holds the gateway to.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
+import { PRIVATE_METRICS_PATH } from '../src/ops/metrics-access.ts';
+import { memoryBudget, parseMemoryMb, RSS_SHARE } from './soak/memory-budget.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
@@ -80,6 +83,17 @@ describe('Dockerfile', () => {
 
 describe('fly.toml', () => {
   const value = (key: string) => new RegExp(`^\\s*${key}\\s*=\\s*"?([^"\\n]+)"?`, 'm').exec(flyToml)?.[1]?.trim();
+  /** A section's text, from its header to the next header. */
+  const section = (header: string) => {
+    const start = flyToml.indexOf(`\n${header}\n`);
+    expect(start, header).toBeGreaterThan(-1);
+    const rest = flyToml.slice(start + header.length + 2);
+    const next = rest.search(/^\s*\[/m);
+    return next === -1 ? rest : rest.slice(0, next);
+  };
+  /** [env] as the machines get it. */
+  const flyEnv = (): Record<string, string> => Object.fromEntries(
+    [...section('[env]').matchAll(/^\s*([A-Z_]+)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1]!, m[2]!]));
 
   it('serves the image\'s port, checks health and readiness, and migrates in the release command', () => {
     expect(value('internal_port')).toBe(/EXPOSE\s+(\d+)/.exec(dockerfile)?.[1]);
@@ -88,6 +102,38 @@ describe('fly.toml', () => {
     const release = value('release_command')!;
     expect(release).toBe('node dist/src/db/migrate-cli.js');
     expect(existsSync(path.join(outDir, 'src/db/migrate-cli.js'))).toBe(true);
+  });
+
+  it('lets Fly scrape metrics on the private METRICS_PORT listener, a port no service routes to', () => {
+    const metrics = section('[metrics]');
+    const port = /^\s*port\s*=\s*(\d+)/m.exec(metrics)?.[1];
+    expect(/^\s*path\s*=\s*"([^"]+)"/m.exec(metrics)?.[1]).toBe(PRIVATE_METRICS_PATH);
+    const config = loadConfig({ LIBRECHAT_URL: 'http://lc', JWT_SECRET: 'x'.repeat(32), ...flyEnv() });
+    expect(config.metricsPort).toBe(Number(port));
+    expect(config.metricsPort).not.toBe(config.port);
+    for (const service of flyToml.matchAll(/^\s*internal_port\s*=\s*(\d+)/gm)) expect(Number(service[1])).not.toBe(Number(port));
+    // No METRICS_TOKEN in the file: a token is a secret (fly secrets set), and Fly's scraper needs none.
+    expect(flyToml).not.toMatch(/^\s*METRICS_TOKEN\s*=/m);
+  });
+
+  it('sizes the machine, caps V8\'s heap well inside it, and the soak holds the gateway to that machine', () => {
+    const memoryMb = parseMemoryMb(/^\s*memory\s*=\s*"([^"]+)"/m.exec(section('[[vm]]'))?.[1] ?? '');
+    expect(memoryMb).toBeGreaterThanOrEqual(512);
+    const nodeOptions = flyEnv().NODE_OPTIONS ?? '';
+    const heapMb = Number(/(?:^|\s)--max-old-space-size=(\d+)(?:\s|$)/.exec(nodeOptions)?.[1]);
+    expect(heapMb).toBeGreaterThan(0);
+    // At most half the machine: the young generation, socket and stream buffers, code and the kernel need the rest.
+    expect(heapMb).toBeLessThanOrEqual(memoryMb! / 2);
+    const budget = memoryBudget({});
+    expect(budget).toEqual({ machineMb: memoryMb, nodeOptions, rssBudgetMb: Math.floor(memoryMb! * RSS_SHARE) });
+    expect(budget.rssBudgetMb).toBeGreaterThan(heapMb);
+    expect(budget.rssBudgetMb).toBeLessThan(memoryMb!);
+    // The image starts plain node, so NODE_OPTIONS from [env] reaches the process; nothing overrides it.
+    expect(dockerfile).not.toMatch(/NODE_OPTIONS/);
+  });
+
+  it('trusts Fly\'s proxy for the client address', () => {
+    expect(loadConfig({ LIBRECHAT_URL: 'http://lc', JWT_SECRET: 'x'.repeat(32), ...flyEnv() }).trustProxy).toEqual({ kind: 'fly' });
   });
 
   it('gives the shutdown drain time to finish before Fly kills the machine', () => {

@@ -8,12 +8,15 @@ import { librechatToken } from './helpers/jwt.ts';
 import { waitSettled } from './helpers/metering.ts';
 import { seedWorkspace } from './helpers/seed.ts';
 
+const METRICS_TOKEN = 'observability-metrics-token';
+const withToken = { METRICS_TOKEN };
+
 let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
+beforeAll(async () => { h = await startHarness(withToken); });
 afterAll(async () => { await h?.close(); });
 
 async function scrape(url: string): Promise<string> {
-  const res = await fetch(`${url}/_gateway/metrics`);
+  const res = await fetch(`${url}/_gateway/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toContain('text/plain');
   return res.text();
@@ -55,7 +58,7 @@ describe('metrics', () => {
   });
 
   it('counts upstream errors by code', async () => {
-    const down = await startGateway(h.db.url, 'http://127.0.0.1:9');
+    const down = await startGateway(h.db.url, 'http://127.0.0.1:9', withToken);
     try {
       await fetch(`${down.url}/api/config`);
       expect(sample(await scrape(down.url), 'geko_upstream_errors_total', { code: 'ECONNREFUSED' })).toBe(1);

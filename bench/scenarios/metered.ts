@@ -6,6 +6,7 @@
 import { alternate, authHeaders, waitForSettlement, warmUp, type BenchContext, type Contender } from '../context.ts';
 import { round3 } from '../load.ts';
 import type { ContenderTable } from './passthrough.ts';
+import { BENCH_METRICS_TOKEN } from '../services.ts';
 
 /** A LibreChat-style chat start body (what its client sends for a new conversation). */
 export function chatStartBody(fake: Record<string, unknown> = { deltas: ['hi'], frameIntervalMs: 0, startDelayMs: 0 }): string {
@@ -35,7 +36,7 @@ export function chatStartContender(ctx: BenchContext, name: string, base: string
 /** Sum (s) and count of geko_admission_duration_seconds from the gateway's metrics; null if unreadable. */
 async function admissionTotals(ctx: BenchContext): Promise<{ sum: number; count: number } | null> {
   try {
-    const text = await (await fetch(`${ctx.urls.gateway}/_gateway/metrics`)).text();
+    const text = await (await fetch(`${ctx.urls.gateway}/_gateway/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } })).text();
     const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
     const sum = value('geko_admission_duration_seconds_sum');
     const count = value('geko_admission_duration_seconds_count');

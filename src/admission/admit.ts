@@ -11,7 +11,8 @@ import { isDatabaseUnavailable, type Sql } from '../db/sql.ts';
 import { GatewayError, isErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { clientHost, readCookie } from '../proxy/headers.ts';
+import { clientHost, type TrustProxy } from '../http/client-address.ts';
+import { readCookie } from '../proxy/headers.ts';
 import type { ChatRequestFacts } from './chat-request.ts';
 import { promptHoldTokens } from './chat-request.ts';
 import { isEnabledBy } from './enabled-rule.ts';
@@ -57,7 +58,7 @@ export interface Admission {
 }
 
 /** Where the workspace comes from, first present wins: header, cookie, claim (the only membership is SQL's). */
-export function identityInput(principal: Principal, clientReq: IncomingMessage, trustProxy: boolean): IdentityInput {
+export function identityInput(principal: Principal, clientReq: IncomingMessage, trustProxy: TrustProxy): IdentityInput {
   const header = clientReq.headers['x-workspace-id'];
   const named = (typeof header === 'string' && header.trim() ? header.trim() : undefined)
     ?? readCookie(clientReq.headers, 'geko_workspace') ?? principal.workspaceClaim;
@@ -66,7 +67,7 @@ export function identityInput(principal: Principal, clientReq: IncomingMessage, 
     tenantId: principal.tenantId,
     userId: principal.userId,
     email: principal.email,
-    host: clientHost(clientReq.headers, trustProxy),
+    host: clientHost(clientReq, trustProxy),
     workspaceGiven: named !== undefined,
     workspaceId: isUuid(named) ? named.toLowerCase() : null,
   };

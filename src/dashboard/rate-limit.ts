@@ -1,6 +1,9 @@
-// Failed dashboard sign-ins, counted per account (tenant + email) and per client IP in fixed windows held in
+// Dashboard sign-in attempts, counted per account (tenant + email) and per client IP in fixed windows held in
 // an LRU cache: past the limit every attempt is refused (429) without checking the password, so guessing
-// is slow. Per process: with N replicas an attacker gets at most N times the limit.
+// is slow. An attempt is counted when it starts, in the same synchronous step that checks the limit, and
+// given back only when it turns out not to be a guess: counting after the (slow, asynchronous) password
+// check let any number of parallel guesses through while the count still read 0. Per process: with N
+// replicas an attacker gets at most N times the limit.
 import { LRUCache } from 'lru-cache';
 
 export interface LoginLimits {
@@ -17,15 +20,20 @@ export interface LoginKeys {
 }
 
 interface Window {
+  /** Attempts counted in this window (every attempt, less those given back). */
   failures: number;
   endsAt: number;
 }
 
 export interface LoginLimiter {
-  /** Milliseconds until attempts are allowed again, or 0 when they are allowed now. */
-  retryAfterMs(keys: LoginKeys): number;
-  recordFailure(keys: LoginKeys): void;
-  /** A correct password clears the account's count (not the IP's: one success must not hide a spray). */
+  /**
+   * Takes one attempt for both keys: 0 when it is allowed (and now counted), else the milliseconds until
+   * attempts are allowed again (and nothing is counted).
+   */
+  takeAttempt(keys: LoginKeys): number;
+  /** The attempt was not a guess (the right password): it no longer counts for either key. */
+  giveBack(keys: LoginKeys): void;
+  /** A correct password also clears the account's count (not the IP's: one success must not hide a spray). */
   recordSuccess(keys: LoginKeys): void;
 }
 
@@ -51,14 +59,26 @@ export function createLoginLimiter(limits: LoginLimits = DEFAULT_LOGIN_LIMITS, n
     else windows.set(key, { failures: 1, endsAt: now() + limits.windowMs });
   };
 
+  const unbump = (key: string) => {
+    const w = open(key);
+    if (w && w.failures > 0) w.failures -= 1;
+  };
+
   return {
-    retryAfterMs: (keys) => Math.max(wait(`a:${keys.account}`, limits.maxPerAccount), wait(`i:${keys.ip}`, limits.maxPerIp)),
-    recordFailure: (keys) => {
+    takeAttempt: (keys) => {
+      const waitMs = Math.max(wait(`a:${keys.account}`, limits.maxPerAccount), wait(`i:${keys.ip}`, limits.maxPerIp));
+      if (waitMs > 0) return waitMs;
       bump(`a:${keys.account}`);
       bump(`i:${keys.ip}`);
+      return 0;
+    },
+    giveBack: (keys) => {
+      unbump(`a:${keys.account}`);
+      unbump(`i:${keys.ip}`);
     },
     recordSuccess: (keys) => {
       windows.delete(`a:${keys.account}`);
+      unbump(`i:${keys.ip}`);
     },
   };
 }

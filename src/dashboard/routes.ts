@@ -1,6 +1,6 @@
 // The usage dashboard's routes under /_gateway/dashboard: sign-in (Origin-checked), the usage page,
 // sign-out (CSRF token), and the stylesheet. HTML answers only; registered before /_gateway/*'s 404.
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -9,7 +9,8 @@ import type { AppEnv } from '../app.ts';
 import type { Config } from '../config.ts';
 import { isDatabaseUnavailable, type Sql } from '../db/sql.ts';
 import type { Logger } from '../log.ts';
-import { clientIp, resolveRequestId } from '../proxy/headers.ts';
+import { clientAuthority, clientIp, type TrustProxy } from '../http/client-address.ts';
+import { resolveRequestId } from '../proxy/headers.ts';
 import type { SafeHtml } from './html.ts';
 import { loadAuditRows, loadSessionUser, loadWorkspaceUsage, recordLogout } from './queries.ts';
 import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimiter, type LoginLimits } from './rate-limit.ts';
@@ -37,14 +38,12 @@ function page(c: Ctx, status: ContentfulStatusCode, body: SafeHtml): Response {
 }
 
 /** Origin (else Referer) names this host: a form posted from any other site is refused. */
-function sameOrigin(headers: IncomingHttpHeaders, trustProxy: boolean, required: boolean): boolean {
-  const given = headers.origin ?? headers.referer;
+function sameOrigin(req: IncomingMessage, trustProxy: TrustProxy, required: boolean): boolean {
+  const given = req.headers.origin ?? req.headers.referer;
   if (typeof given !== 'string' || given === 'null') return !required;
-  const forwarded = trustProxy ? headers['x-forwarded-host'] : undefined;
-  const host = (typeof forwarded === 'string' && forwarded ? forwarded.split(',')[0]!.trim() : headers.host) ?? '';
   try {
     const origin = new URL(given);
-    return origin.host === new URL(`${origin.protocol}//${host}`).host;
+    return origin.host === new URL(`${origin.protocol}//${clientAuthority(req, trustProxy)}`).host;
   } catch {
     return false;
   }
@@ -78,7 +77,7 @@ async function withOutagePage(c: Ctx, handler: () => Promise<Response>): Promise
   }
 }
 
-function client(c: Ctx, trustProxy: boolean) {
+function client(c: Ctx, trustProxy: TrustProxy) {
   const agent = c.env.incoming.headers['user-agent'];
   return { ipAddress: clientIp(c.env.incoming, trustProxy), userAgent: typeof agent === 'string' ? agent.slice(0, 512) : null };
 }
@@ -89,7 +88,7 @@ interface Runtime {
   logger: Logger;
   codec: SessionCodec;
   limiter: LoginLimiter;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
 }
 
 async function dashboardHeaders(c: Ctx, next: () => Promise<void>): Promise<void> {
@@ -135,7 +134,7 @@ export function registerDashboardRoutes(app: Hono<AppEnv>, deps: DashboardDeps):
 }
 
 async function handleSignIn(rt: Runtime, c: Ctx): Promise<Response> {
-  if (!sameOrigin(c.env.incoming.headers, rt.trustProxy, true)) {
+  if (!sameOrigin(c.env.incoming, rt.trustProxy, true)) {
     return page(c, 403, messagePage('Sign-in refused', 'Sign in from the dashboard\'s own page.', { href: SIGN_IN, text: 'Sign in' }));
   }
   const form = readSignInForm(await c.req.parseBody());
@@ -177,7 +176,7 @@ async function handleSignOut(rt: Runtime, c: Ctx): Promise<Response> {
     return c.redirect(SIGN_IN, 303);
   }
   const form = await c.req.parseBody();
-  if (!csrfMatches(session, form.csrf) || !sameOrigin(c.env.incoming.headers, rt.trustProxy, false)) {
+  if (!csrfMatches(session, form.csrf) || !sameOrigin(c.env.incoming, rt.trustProxy, false)) {
     return page(c, 403, messagePage('Sign-out refused', 'The form is stale or came from another site; reload the dashboard and try again.', { href: DASHBOARD_PATH, text: 'Back to the dashboard' }));
   }
   await recordLogout(rt.sql, { tenantId: session.tenantId, userId: session.userId, sessionId: session.sessionId, ...client(c, rt.trustProxy) });

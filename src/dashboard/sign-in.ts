@@ -1,6 +1,6 @@
 // The sign-in decision: tenant + email + password against users.password_hash (timing-safe scrypt), for
 // owners and admins of an active tenant only, with the `user_login` audit row written either way and the
-// per-account and per-IP failure limits applied before any password is checked.
+// per-account and per-IP attempt limits applied, and the attempt counted, before any password is checked.
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../db/sql.ts';
 import type { Logger } from '../log.ts';
@@ -36,7 +36,8 @@ type Failure = 'unknown_user' | 'bad_password' | 'user_inactive' | 'tenant_inact
 
 export async function signIn(deps: SignInDeps, form: SignInForm, client: SignInClient): Promise<SignInOutcome> {
   const keys = { account: accountKey(form.tenant, form.email), ip: client.ipAddress ?? 'unknown' };
-  const waitMs = deps.limiter.retryAfterMs(keys);
+  // Counted now, before the first await: parallel guesses each see the ones before them.
+  const waitMs = deps.limiter.takeAttempt(keys);
   if (waitMs > 0) {
     deps.logger.warn('dashboard sign-in rate limited', { ip: client.ipAddress });
     return { kind: 'rate_limited', retryAfterSeconds: Math.ceil(waitMs / 1000) };
@@ -45,7 +46,6 @@ export async function signIn(deps: SignInDeps, form: SignInForm, client: SignInC
   // Always one scrypt run, against a decoy when there is no such user: the answer time tells nothing.
   const passwordOk = await verifyPassword(form.password, candidate?.user?.passwordHash);
   if (!candidate) {
-    deps.limiter.recordFailure(keys);
     deps.logger.info('dashboard sign-in failed', { reason: 'unknown_tenant' });
     return { kind: 'invalid' };
   }
@@ -67,8 +67,10 @@ export async function signIn(deps: SignInDeps, form: SignInForm, client: SignInC
     deps.limiter.recordSuccess(keys);
     return { kind: 'ok', userId: user.userId, tenantId: candidate.tenantId, sessionId };
   }
-  // The right password for a member is not a guess: refuse it plainly and do not count it.
-  if (failure === 'role_forbidden') return { kind: 'forbidden' };
-  deps.limiter.recordFailure(keys);
+  // The right password for a member is not a guess: refuse it plainly and give the attempt back.
+  if (failure === 'role_forbidden') {
+    deps.limiter.giveBack(keys);
+    return { kind: 'forbidden' };
+  }
   return { kind: 'invalid' };
 }

@@ -1,5 +1,6 @@
 // The gateway's own routes, never forwarded: liveness, readiness (database and LibreChat both answer),
-// the caller's quota, and Prometheus metrics. Any other /_gateway path is 404 not_found.
+// the caller's quota, and Prometheus metrics (bearer METRICS_TOKEN only; src/ops/metrics-access.ts). Any
+// other /_gateway path is 404 not_found.
 import http from 'node:http';
 import https from 'node:https';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
@@ -13,6 +14,7 @@ import type { Config } from '../config.ts';
 import type { Sql } from '../db/sql.ts';
 import { GatewayError } from '../errors.ts';
 import type { Metrics } from './metrics.ts';
+import { createMetricsAuth, metricsUnauthenticated } from './metrics-access.ts';
 import { resolveRequestId } from '../proxy/headers.ts';
 import { sendError, sendJson } from '../proxy/respond.ts';
 
@@ -72,9 +74,20 @@ export function registerOpsRoutes(app: Hono<AppEnv>, deps: OpsDeps): void {
     return RESPONSE_ALREADY_SENT;
   });
 
+  const metricsAuthorized = deps.config.metricsToken === undefined ? undefined : createMetricsAuth(deps.config.metricsToken);
   app.get('/_gateway/metrics', async (c) => {
+    const requestId = resolveRequestId(c.env.incoming.headers);
+    if (!metricsAuthorized) {
+      sendError(c.env.outgoing, new GatewayError('not_found'), requestId);
+      return RESPONSE_ALREADY_SENT;
+    }
+    if (!metricsAuthorized(c.env.incoming.headers.authorization)) {
+      sendError(c.env.outgoing, metricsUnauthenticated(), requestId);
+      return RESPONSE_ALREADY_SENT;
+    }
     c.header('content-type', deps.metrics.registry.contentType);
-    c.header('x-request-id', resolveRequestId(c.env.incoming.headers));
+    c.header('cache-control', 'no-store');
+    c.header('x-request-id', requestId);
     return c.body(await deps.metrics.registry.metrics());
   });
 

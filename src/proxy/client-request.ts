@@ -18,7 +18,8 @@ import type { Logger } from '../log.ts';
 import type { ChatContext, Meter } from '../metering/meter.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { parseJsonObject, readClientBody } from './client-body.ts';
-import { clientIp, prepareUpstreamHeaders, resolveRequestId } from './headers.ts';
+import { clientIp } from '../http/client-address.ts';
+import { prepareUpstreamHeaders, resolveRequestId } from './headers.ts';
 import { sendError } from './respond.ts';
 import { classifyRoute, type ClientRoute } from './routes.ts';
 import type { UpstreamProxy } from './upstream-proxy.ts';
@@ -62,6 +63,7 @@ const CHAT_KINDS = new Set(['chat_start', 'assistants_chat', 'openai_chat', 'quo
 
 export function createClientHandler(deps: ClientHandlerDeps) {
   const { config, upstream } = deps;
+  const bodyBounds = { idleTimeoutMs: config.chatBodyIdleTimeoutMs, totalTimeoutMs: config.chatBodyTimeoutMs };
 
   async function authenticate(req: IncomingMessage): Promise<Principal> {
     return principalFromClaims(await deps.verifyToken(req.headers.authorization));
@@ -83,7 +85,7 @@ export function createClientHandler(deps: ClientHandlerDeps) {
     const authorization = req.headers.authorization ?? '';
     // Only a body LibreChat would read exactly as the gateway does (UTF-8 JSON) is read at all.
     assertJsonChatBody(req.headers);
-    const raw = await readClientBody(req, config.chatBodyLimit);
+    const raw = await readClientBody(req, config.chatBodyLimit, bodyBounds);
     const body = parseJsonObject(raw);
     const lookups = deps.chatLookups.forCaller({ authorization, key: principal.subjectKey });
     const facts = await readChatRequest(route.kind, route.endpoint, body, lookups);
@@ -115,7 +117,7 @@ export function createClientHandler(deps: ClientHandlerDeps) {
   async function handleQuotaCheck(req: IncomingMessage, res: ServerResponse, route: ClientRoute, record: RequestRecord): Promise<void> {
     const requestId = record.request_id;
     const principal = await authenticate(req);
-    const raw = await readClientBody(req, config.chatBodyLimit);
+    const raw = await readClientBody(req, config.chatBodyLimit, bodyBounds);
     const who = identityInput(principal, req, config.trustProxy);
     // The body is LibreChat's to validate; the conversation it names only labels the audit row.
     const decision = await deps.admission.checkQuota(who, requestFacts(req, requestId, route.endpoint ?? 'resume', null, conversationNamedIn(raw)));

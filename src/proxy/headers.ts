@@ -4,7 +4,8 @@
 // Upgrade is dropped too (the gateway tunnels no protocol switch), and so is `Expect: 100-continue`, which
 // Node's server already answered on the client's hop.
 import { randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { TrustProxy } from '../http/client-address.ts';
 
 const HOP_BY_HOP = [
   'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
@@ -16,6 +17,7 @@ const CLIENT_FORBIDDEN = ['x-tenant-id'];
 const CLIENT_HOP_ONLY = ['expect'];
 const CLIENT_DROPPED = [...CLIENT_FORBIDDEN, ...CLIENT_HOP_ONLY];
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded'];
+const FLY_UNSET = ['x-forwarded-host'];
 const REQUEST_ID = /^[A-Za-z0-9_.=-]{1,128}$/;
 
 /** Deletes only what is there: `delete` of a present key is what costs (the object leaves V8's fast mode). */
@@ -36,41 +38,20 @@ export function stripHopByHop(headers: IncomingHttpHeaders): void {
 }
 
 /** Prepares the client's headers for the upstream request, in place. */
-export function prepareUpstreamHeaders(headers: IncomingHttpHeaders, trustProxy: boolean): void {
+export function prepareUpstreamHeaders(headers: IncomingHttpHeaders, trustProxy: TrustProxy): void {
   // No Upgrade either: the gateway's server takes no 'upgrade' event, so a switch could not be tunnelled.
   stripHopByHop(headers);
   drop(headers, CLIENT_DROPPED);
   // Without a trusted proxy in front, client-sent X-Forwarded-* are lies; http-proxy then adds the real ones.
   if (!trustProxy) drop(headers, FORWARDED);
+  // Fly's proxy sets X-Forwarded-For/-Proto/-Port but not -Host: one that arrives was written by the client.
+  else if (trustProxy.kind === 'fly') drop(headers, FLY_UNSET);
 }
 
 /** The client's X-Request-Id when it is safe to echo and log, else a new one. */
 export function resolveRequestId(headers: IncomingHttpHeaders): string {
   const given = headers['x-request-id'];
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-}
-
-/** The request host for tenant resolution: Host, or X-Forwarded-Host behind a trusted proxy; lower-case, no port. */
-export function clientHost(headers: IncomingHttpHeaders, trustProxy: boolean): string {
-  const forwarded = trustProxy ? headers['x-forwarded-host'] : undefined;
-  const raw = (typeof forwarded === 'string' && forwarded ? forwarded.split(',')[0] : headers.host) ?? '';
-  const host = raw.trim().toLowerCase();
-  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
-  const colon = host.lastIndexOf(':');
-  return colon === -1 ? host : host.slice(0, colon);
-}
-
-/** The client's IP for audit rows: Fly-Client-IP or the first X-Forwarded-For hop behind a trusted proxy. */
-export function clientIp(req: IncomingMessage, trustProxy: boolean): string | null {
-  if (trustProxy) {
-    const fly = req.headers['fly-client-ip'];
-    if (typeof fly === 'string' && fly.trim()) return fly.trim().slice(0, 45);
-    const xff = req.headers['x-forwarded-for'];
-    const first = typeof xff === 'string' ? xff.split(',')[0]?.trim() : undefined;
-    if (first) return first.slice(0, 45);
-  }
-  const address = req.socket.remoteAddress ?? null;
-  return address?.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
 /** A single cookie's value from the Cookie header. */

@@ -4,7 +4,6 @@
 // Bearer token, never the cookie alone: another site can make a browser send its cookies, but not a header,
 // so it cannot switch anyone's workspace. Each request runs one read-only statement.
 import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context, Hono } from 'hono';
 import type { AppEnv } from '../app.ts';
@@ -15,6 +14,7 @@ import type { Config } from '../config.ts';
 import { isDatabaseUnavailable, type Sql } from '../db/sql.ts';
 import { GatewayError, isErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { clientOverHttps } from '../http/client-address.ts';
 import { resolveRequestId } from '../proxy/headers.ts';
 import { sendError, sendJson } from '../proxy/respond.ts';
 import { CHOOSER_CSP, CHOOSER_SCRIPT, CHOOSER_SCRIPT_PATH, CHOOSER_STYLE_PATH, CHOOSER_STYLESHEET, chooserPage } from './chooser-page.ts';
@@ -37,13 +37,6 @@ const COOKIE_MAX_AGE = 365 * 24 * 3600;
 
 function toIso(value: Date | null): string | null {
   return value ? new Date(value).toISOString() : null;
-}
-
-/** The client reached us over HTTPS: on this socket, or per a trusted proxy's X-Forwarded-Proto. */
-function overHttps(req: IncomingMessage, trustProxy: boolean): boolean {
-  if ((req.socket as TLSSocket).encrypted) return true;
-  const proto = trustProxy ? req.headers['x-forwarded-proto'] : undefined;
-  return typeof proto === 'string' && proto.split(',')[0]!.trim().toLowerCase() === 'https';
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -109,7 +102,7 @@ export function registerChooserRoutes(app: Hono<AppEnv>, deps: ChooserDeps): voi
   }));
 
   app.post(CHOOSER_PATH, async (c) => {
-    const secure = overHttps(c.env.incoming, deps.config.trustProxy);
+    const secure = clientOverHttps(c.env.incoming, deps.config.trustProxy);
     return answerJson(c, async (req) => {
       const principal = await caller(req);
       const body = await readJson(req);

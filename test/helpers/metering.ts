@@ -78,6 +78,8 @@ export function readStream(url: string, token: string, opts: { stopAfterBytes?: 
       res.on('end', finish);
       res.on('error', () => finish());
     });
-    req.on('error', (error) => (opts.stopAfterBytes !== undefined ? undefined : reject(error)));
+    // After stopAfterBytes the promise has already resolved, so the error of our own destroy() changes nothing;
+    // any earlier error (a reset before the answer) must settle it, or the caller waits forever.
+    req.on('error', reject);
   });
 }

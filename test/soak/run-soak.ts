@@ -2,7 +2,8 @@
 // number of concurrent clients on loopback start chats (admitted and denied, some reading their stream,
 // some leaving early) for a fixed time, while the gateway's RSS and open file descriptors are sampled.
 // Afterwards it checks the books: per workspace, SUM(total_tokens) = tokens_used, requests_used = rows,
-// nothing left reserved, every chat has its chat_sent and chat_completed audit rows.
+// nothing left reserved, every chat has its chat_sent and chat_completed audit rows. With a memory budget
+// (test/soak/memory-budget.ts), RSS past it is recorded as overBudget: the machine would have been killed.
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Sql } from '../../src/db/sql.ts';
 import { chatBody, postChat } from '../helpers/harness.ts';
@@ -16,6 +17,8 @@ export interface SoakOptions {
   gatewayPid: number;
   seconds: number;
   concurrency: number;
+  /** The gateway's RSS must stay at or below this (MB); passing it sets rssMb.overBudget. */
+  rssBudgetMb?: number;
   log?: (line: string) => void;
 }
 
@@ -27,9 +30,19 @@ export interface SoakReport {
   denied: Record<string, number>;
   otherStatuses: Record<string, number>;
   streamsRead: number;
-  rssMb: { afterWarmup: number; max: number; end: number };
+  rssMb: { afterWarmup: number; max: number; end: number; budget: number | null; overBudget: boolean };
   openFds: { start: number; afterWarmup: number; end: number };
   books: { workspaces: number; mismatches: string[]; reserved: number; missingAudit: number; tokensSettled: number };
+}
+
+/** A request the gateway has not finished within this is counted as unanswered, and its worker moves on. */
+const REQUEST_DEADLINE_MS = 30_000;
+
+/** Resolves with the promise's value, or with `late` when it has not settled within the deadline. */
+function withinDeadline<T, L>(promise: Promise<T>, late: L): Promise<T | L> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<L>((resolve) => { timer = setTimeout(() => resolve(late), REQUEST_DEADLINE_MS); });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 function rssMb(pid: number): number {
@@ -47,6 +60,10 @@ function cpuSeconds(pid: number): number {
 
 function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+function count(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
 }
 
 async function seedSoakWorkspaces(sql: Sql): Promise<{ ws: SeededWorkspace; token: string }[]> {
@@ -69,7 +86,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const fdStart = openFds(opts.gatewayPid);
   const report: SoakReport = {
     seconds: opts.seconds, concurrency: opts.concurrency, requests: 0, admitted: 0, denied: {}, otherStatuses: {}, streamsRead: 0,
-    rssMb: { afterWarmup: 0, max: 0, end: 0 }, openFds: { start: fdStart, afterWarmup: 0, end: 0 },
+    rssMb: { afterWarmup: 0, max: 0, end: 0, budget: opts.rssBudgetMb ?? null, overBudget: false }, openFds: { start: fdStart, afterWarmup: 0, end: 0 },
     books: { workspaces: targets.length, mismatches: [], reserved: 0, missingAudit: 0, tokensSettled: 0 },
   };
   const started = Date.now();
@@ -78,6 +95,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const sampler = setInterval(() => {
     const rss = rssMb(opts.gatewayPid);
     report.rssMb.max = Math.max(report.rssMb.max, rss);
+    if (opts.rssBudgetMb !== undefined && rss > opts.rssBudgetMb) report.rssMb.overBudget = true;
     if (!report.rssMb.afterWarmup && Date.now() >= warmupAt) {
       report.rssMb.afterWarmup = rss;
       report.openFds.afterWarmup = openFds(opts.gatewayPid);
@@ -89,19 +107,21 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       const i = n++;
       const target = targets[i % targets.length]!;
       const body = chatBody({ text: `soak ${i}`, __fake: { calls: [{ model: 'gpt-4o', input: 50 + (i % 97), output: 1 + (i % 13) }], deltas: ['a ', 'b ', 'c ', 'd '], frameIntervalMs: 25 } });
-      const result = await postChat(opts.gatewayUrl, { token: target.token, body }).catch(() => undefined);
+      const result = await withinDeadline(postChat(opts.gatewayUrl, { token: target.token, body }).catch(() => undefined), 'late' as const);
       report.requests += 1;
-      if (!result) { report.otherStatuses.error = (report.otherStatuses.error ?? 0) + 1; continue; }
+      if (result === 'late') { count(report.otherStatuses, 'chat_unanswered'); continue; }
+      if (!result) { count(report.otherStatuses, 'error'); continue; }
       if (result.status === 200) {
         report.admitted += 1;
         if (i % 3 === 0) {
-          await readStream(`${opts.gatewayUrl}/api/agents/chat/stream/${String(result.json.streamId)}`, target.token, i % 6 === 0 ? { stopAfterBytes: 300 } : {}).catch(() => undefined);
+          const stream = readStream(`${opts.gatewayUrl}/api/agents/chat/stream/${String(result.json.streamId)}`, target.token, i % 6 === 0 ? { stopAfterBytes: 300 } : {}).catch(() => undefined);
+          if (await withinDeadline(stream, 'late' as const) === 'late') count(report.otherStatuses, 'stream_unanswered');
           report.streamsRead += 1;
         }
       } else if (result.json.error?.code) {
-        report.denied[result.json.error.code] = (report.denied[result.json.error.code] ?? 0) + 1;
+        count(report.denied, result.json.error.code);
       } else {
-        report.otherStatuses[String(result.status)] = (report.otherStatuses[String(result.status)] ?? 0) + 1;
+        count(report.otherStatuses, String(result.status));
       }
     }
   };
@@ -122,6 +142,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   clearInterval(sampler);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   report.rssMb.end = rssMb(opts.gatewayPid);
+  if (opts.rssBudgetMb !== undefined && report.rssMb.end > opts.rssBudgetMb) report.rssMb.overBudget = true;
   report.openFds.end = openFds(opts.gatewayPid);
   await checkBooks(opts.sql, targets.map((t) => t.ws.workspaceId), report);
   return report;
