@@ -239,6 +239,13 @@ describe('the rest of the class: where the gateway and LibreChat could read one 
     expect(await upstreamSaw(h.upstream, `${id}-2`)).toBe(false);
   });
 
+  it('CONNECT (authority-form) is answered 400 invalid_request: the gateway tunnels nothing', async () => {
+    const result = await send('CONNECT evil.example:443', { auth: false });
+    expect(result.status).toBe(400);
+    expect(result.json?.error).toMatchObject({ code: 'invalid_request', request_id: result.requestId });
+    expect(await upstreamSaw(h.upstream, result.requestId)).toBe(false);
+  });
+
   it('a lower-case method is refused by the HTTP parser, never forwarded', async () => {
     const result = await send('post /api/agents/chat/openAI', { body: chatBody() });
     expect(result.status).toBe(400);

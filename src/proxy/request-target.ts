@@ -9,10 +9,15 @@
 //   an empty path is `/`. Its authority replaces the Host header (RFC 9112 §3.2.2: the target's host wins),
 //   so tenant resolution by host reads the same host the client addressed.
 // - asterisk-form (`OPTIONS *`), and anything else Node's parser lets through: refused. None of them can
-//   name a route; LibreChat would only answer them with its web page.
+//   name a route; LibreChat would only answer them with its web page. Authority-form is CONNECT's, which
+//   Node hands to the server's 'connect' event: answerConnect refuses it in the one error shape (Node's
+//   default would close the socket without an answer; LibreChat's does, so nothing is lost).
 // - a path with a malformed or non-UTF-8 percent escape: refused, since Express answers 400 when such a
 //   segment is a route parameter, and a segment it could not decode cannot be classified either.
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { errorBody, GatewayError } from '../errors.ts';
+import { resolveRequestId } from './headers.ts';
 
 export type RequestTarget =
   | { ok: true; /** Origin-form path and query: what is classified and forwarded. */ path: string; /** From an absolute-form target. */ authority?: string }
@@ -81,4 +86,10 @@ export function withResumeQuery(path: string): string {
   if (params.get('resume') === 'true') return path;
   params.set('resume', 'true');
   return `${path.slice(0, queryAt)}?${params.toString()}`;
+}
+
+/** The server's 'connect' listener: the gateway tunnels nothing, so a CONNECT is answered 400 and closed. */
+export function answerConnect(req: IncomingMessage, socket: Duplex): void {
+  const body = errorBody(new GatewayError('invalid_request', 'The gateway does not tunnel connections (CONNECT).'), resolveRequestId(req.headers));
+  socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
