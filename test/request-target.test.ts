@@ -211,6 +211,13 @@ describe('the rest of the class: where the gateway and LibreChat could read one 
     expect(log.find((entry) => entry.headers['x-request-id'] === validFirst.requestId)?.headers.authorization).toBe(`Bearer ${token}`);
   });
 
+  it('duplicate Host headers: the first one is the host, for tenant resolution and for LibreChat', async () => {
+    const result = await send('GET /api/config', { auth: false, headers: { Host: ['first.example', 'second.example'] } });
+    expect(result.status).toBe(200);
+    const log = await h.upstream.control.log();
+    expect(log.find((entry) => entry.headers['x-request-id'] === result.requestId)?.headers.host).toBe('first.example');
+  });
+
   it('Expect: 100-continue: the chat is admitted once and forwarded without the expectation', async () => {
     const result = await send('POST /api/agents/chat/openAI', { body: chatBody(), headers: { Expect: '100-continue' } });
     expect(result.statuses).toEqual([100, 200]);
