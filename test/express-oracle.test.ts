@@ -21,7 +21,7 @@ import { rawRequest } from './helpers/raw-request.ts';
 import { seedWorkspace } from './helpers/seed.ts';
 
 const SEED = 20_261_204;
-const BATCHES = 100;
+const BATCHES = 80;
 const BATCH_SIZE = 50;
 const PARALLEL = 8;
 
