@@ -19,6 +19,7 @@ import { createMetrics } from './ops/metrics.ts';
 import { registerOpsRoutes } from './ops/routes.ts';
 import { createClientHandler } from './proxy/client-request.ts';
 import { resolveRequestId } from './proxy/headers.ts';
+import { decideRequestTarget } from './proxy/request-target.ts';
 import { sendError } from './proxy/respond.ts';
 import { createUpstreamProxy } from './proxy/upstream-proxy.ts';
 import { registerChooserRoutes } from './web-client/chooser-routes.ts';
@@ -77,7 +78,9 @@ export function buildGateway(deps: GatewayDeps) {
    * objects for bytes that are only passed through costs the pass-through route its throughput.
    */
   const requestListener = function gatewayRequest(req: IncomingMessage, res: ServerResponse): void {
-    const url = req.url ?? '/';
+    // The one target every later step reads (req.url now carries it): see proxy/request-target.ts.
+    const target = decideRequestTarget(req);
+    const url = target.ok ? target.path : '';
     // While draining, only liveness still answers: everything else is refused so the load balancer moves on.
     if (state.draining && url.split('?')[0] !== '/_gateway/healthz') {
       sendError(res, new GatewayError('shutting_down'), resolveRequestId(req.headers));
@@ -87,7 +90,7 @@ export function buildGateway(deps: GatewayDeps) {
       void gatewayRoutes(req, res);
       return;
     }
-    handleClient(req, res).catch(() => res.destroy());
+    handleClient(req, res, target).catch(() => res.destroy());
   };
 
   return {

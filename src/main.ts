@@ -10,6 +10,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { createLogger } from './log.ts';
+import { answerConnect } from './proxy/request-target.ts';
 import { markInstanceStopped, registerInstance, startSweeper } from './metering/sweeper.ts';
 import { startMetricsServer } from './ops/metrics-access.ts';
 
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
   const metricsServer = config.metricsPort === undefined ? undefined
     : await startMetricsServer({ registry: gateway.metrics.registry, port: config.metricsPort, host: config.metricsHost, logger });
   const server = http.createServer(serverOptions, gateway.requestListener);
+  server.on('connect', answerConnect);
   server.listen(config.port, config.host, () => {
     const { port } = server.address() as AddressInfo;
     logger.info('listening', { port, host: config.host, instance_id: instanceId, embedded_database: database.embedded !== undefined });

@@ -4,6 +4,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createFakeControl, createFakeLibreChat, type FakeControl, type FakeLibreChat } from './helpers/fake-librechat/index.ts';
 import { frameJson, SseReader, type SseFrame } from './helpers/fake-librechat/sse-reader.ts';
+import { rawExchange, rawRequest } from './helpers/raw-request.ts';
 import { startUpstreamProcess } from './helpers/upstream-process.ts';
 
 const SECRET = 'fake-librechat-test-secret';
@@ -250,4 +251,30 @@ describe('fake LibreChat: other routes', () => {
       await upstream.stop();
     }
   }, 30_000);
+});
+
+describe('fake LibreChat: routes request lines as LibreChat\'s Express 5 does', () => {
+  const port = () => Number(new URL(fake.url).port);
+  const chatLine = (line: string) => rawRequest(port(), {
+    line, body: JSON.stringify({ text: 'Hi', model: 'gpt-4o', endpoint: 'openAI', conversationId: null }),
+    headers: { Host: 'fake', Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+  });
+
+  it.each([
+    'POST /api/agents/chat/stream', 'POST /api/agents/chat/Active/', 'POST /api/agents/chat/status',
+    'POST http://any.host/api/agents/chat/openAI', 'POST /api/agents/chat/openAI#/x', 'POST /api/agents/chat#',
+  ])('%s starts a chat (GET-only names fall through to /:endpoint; absolute-form by path; fragment dropped)', async (line) => {
+    const answer = await chatLine(line);
+    expect(answer.status).toBe(200);
+    expect(answer.json).toMatchObject({ status: 'started' });
+  });
+
+  it('routes a HEAD to the GET stream route, and answers an undecodable :param 400', async () => {
+    const { streamId } = await startChat({ __fake: { frameIntervalMs: 200 } });
+    const head = await rawExchange(port(), `HEAD /api/agents/chat/stream/${streamId} HTTP/1.1\r\nHost: fake\r\nAuthorization: Bearer ${token}\r\n\r\n`, 1_000);
+    expect(head.status).toBe(200);
+    expect(head.text).toMatch(/content-type: text\/event-stream/i);
+    const bad = await rawRequest(port(), { line: 'GET /api/agents/chat/stream/%E0%A4%A', headers: { Host: 'fake', Authorization: `Bearer ${token}` } });
+    expect(bad.status).toBe(400);
+  });
 });

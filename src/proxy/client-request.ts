@@ -21,6 +21,8 @@ import { parseJsonObject, readClientBody } from './client-body.ts';
 import { clientIp } from '../http/client-address.ts';
 import { prepareUpstreamHeaders, resolveRequestId } from './headers.ts';
 import { sendError } from './respond.ts';
+import type { RequestTarget } from './request-target.ts';
+import { withResumeQuery } from './request-target.ts';
 import { classifyRoute, type ClientRoute } from './routes.ts';
 import type { UpstreamProxy } from './upstream-proxy.ts';
 import type { ListFilter } from '../web-client/filtered-lists.ts';
@@ -129,9 +131,8 @@ export function createClientHandler(deps: ClientHandlerDeps) {
   async function handleStream(req: IncomingMessage, res: ServerResponse, route: ClientRoute, requestId: string): Promise<void> {
     const principal = await authenticate(req);
     const forwardResume = () => {
-      const url = new URL(req.url ?? '/', 'http://gateway.invalid');
-      if (url.searchParams.get('resume') !== 'true') url.searchParams.set('resume', 'true');
-      req.url = `${url.pathname}${url.search}`;
+      // Only the query changes: the path stays the one that was classified.
+      req.url = withResumeQuery(req.url ?? '/');
       upstream.forward(req, res, { requestId });
     };
     const streamId = route.streamId ?? '';
@@ -162,18 +163,25 @@ export function createClientHandler(deps: ClientHandlerDeps) {
     });
   }
 
-  return async function handleClientRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * `target` is the request target request-target.ts decided, which `req.url` already carries: the one
+   * string that is classified here and forwarded by http-proxy. A target it refused is answered 400.
+   */
+  return async function handleClientRequest(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
     const started = performance.now();
     const requestId = resolveRequestId(req.headers);
-    const route = classifyRoute(req.method ?? 'GET', req.url ?? '/');
+    const route: ClientRoute = target.ok ? classifyRoute(req.method ?? 'GET', target.path) : { kind: 'invalid_target' };
     const record: RequestRecord = { request_id: requestId, method: req.method ?? 'GET', route: route.kind };
     recordWhenDone(res, record, started);
     prepareUpstreamHeaders(req.headers, config.trustProxy);
     req.headers['x-request-id'] = requestId;
     try {
       switch (route.kind) {
+        case 'invalid_target':
+          throw new GatewayError('invalid_request', target.ok ? undefined : target.reason);
         case 'pass': {
-          const list = deps.lists && classifyListRoute(req.method ?? 'GET', req.url ?? '/');
+          // The classified path is the forwarded one (req.url was set from the same decided target).
+          const list = deps.lists && target.ok ? classifyListRoute(req.method ?? 'GET', target.path) : undefined;
           if (list) return await deps.lists!.handle(req, res, list, requestId);
           return upstream.forward(req, res, { requestId });
         }

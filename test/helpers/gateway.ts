@@ -8,6 +8,7 @@ import { buildGateway, type Gateway } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createSql, type Sql } from '../../src/db/sql.ts';
 import { createLogger } from '../../src/log.ts';
+import { answerConnect } from '../../src/proxy/request-target.ts';
 import { registerInstance } from '../../src/metering/sweeper.ts';
 import { TEST_JWT_SECRET } from './jwt.ts';
 
@@ -30,6 +31,7 @@ export async function startGateway(databaseUrl: string, librechatUrl: string, ex
   await registerInstance(sql, instanceId, config.flyMachineId);
   const gateway = buildGateway({ config, sql, logger: createLogger(config.logLevel), instanceId });
   const server = http.createServer(gateway.requestListener);
+  server.on('connect', answerConnect);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -51,7 +51,11 @@ const CONFIG = { appTitle: 'LibreChat', emailLoginEnabled: true, registrationEna
 const route = (method: string, pattern: RegExp, auth: Auth, handler: Handler): Route => ({ method, pattern: new RegExp(pattern.source, 'i'), auth, handler });
 const param = (params: string[], index: number): string => params[index] ?? '';
 
-/** First match wins; `chat/:endpoint` must not swallow the reserved second segments. */
+/**
+ * First match wins, as in LibreChat's Express routers. `chat/stream|active|status` are GET routes only, so
+ * a POST to them falls through to `chat/:endpoint` and starts a chat (api/server/routes/agents/index.js
+ * registers them with router.get; chat.js's router.post('/:endpoint') takes every other one-segment POST).
+ */
 const ROUTES: Route[] = [
   route('GET', /^\/health$/, 'public', (ctx) => {
     ctx.res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('OK');
@@ -71,7 +75,7 @@ const ROUTES: Route[] = [
   route('GET', /^\/api\/agents\/chat\/stream\/([^/]+)$/, 'jwt', (ctx, p) => streamChat(ctx, param(p, 0))),
   route('GET', /^\/api\/agents\/chat\/status\/([^/]+)$/, 'jwt', (ctx, p) => chatStatus(ctx, param(p, 0))),
   route('POST', /^\/api\/agents\/chat$/, 'jwt', (ctx) => startChat(ctx, undefined)),
-  route('POST', /^\/api\/agents\/chat\/(?!(?:abort|resume|steer|stream|active|status)$)([^/]+)$/, 'jwt',
+  route('POST', /^\/api\/agents\/chat\/(?!(?:abort|resume|steer)$)([^/]+)$/, 'jwt',
     (ctx, p) => startChat(ctx, param(p, 0))),
   route('POST', /^\/api\/agents\/v1\/chat\/completions$/, 'apikey', (ctx) => chatCompletions(ctx)),
   route('POST', /^\/api\/agents\/v1\/responses$/, 'apikey', (ctx) => responses(ctx)),
@@ -85,15 +89,17 @@ const ROUTES: Route[] = [
   route('GET', /^\/__fake\/reset-socket$/, 'public', (ctx) => resetSocket(ctx)),
 ];
 
-function match(method: string, pathname: string): { route: Route; params: string[] } | undefined {
+/** Express routes a HEAD to the GET route; a :param it cannot decode is its 400 (`'bad_param'`). */
+function match(method: string, pathname: string): { route: Route; params: string[] } | 'bad_param' | undefined {
+  const routedAs = method === 'HEAD' ? 'GET' : method;
   for (const candidate of ROUTES) {
-    if (candidate.method !== method) continue;
+    if (candidate.method !== routedAs) continue;
     const found = candidate.pattern.exec(pathname.length > 1 ? pathname.replace(/\/$/, '') : pathname);
     if (!found) continue;
     try {
       return { route: candidate, params: found.slice(1).map((p) => decodeURIComponent(p)) };
     } catch {
-      return undefined;
+      return 'bad_param';
     }
   }
   return undefined;
@@ -128,6 +134,7 @@ function notFound(ctx: Ctx, pathname: string): void {
 }
 
 async function handle(state: FakeState, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  // As Express (parseurl): an absolute-form target is routed by its path, and a #fragment is dropped.
   const url = new URL(req.url ?? '/', 'http://fake-librechat.local');
   const { pathname } = url;
   const entry = state.log.track(req, res, pathname);
@@ -135,6 +142,7 @@ async function handle(state: FakeState, req: http.IncomingMessage, res: http.Ser
   if (pathname.startsWith('/__fake/echo/') || pathname === '/__fake/echo') return echo(ctx);
   if (await control(ctx, pathname)) return;
   const found = match(req.method ?? 'GET', pathname);
+  if (found === 'bad_param') return sendJson(ctx.res, 400, { message: 'Bad Request' });
   if (!found) return notFound(ctx, pathname);
   if (!(await authorize(ctx, found.route.auth))) return;
   if (entry && ctx.user) entry.user = ctx.user;
