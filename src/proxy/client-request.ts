@@ -12,12 +12,13 @@ import type { Config } from '../config.ts';
 import type { Sql } from '../db/sql.ts';
 import { findStreamHolder } from '../metering/stream-routing.ts';
 import { GatewayError } from '../errors.ts';
+import { sendError } from '../http/respond.ts';
+import { resolveRequestId } from '../http/request-id.ts';
 import type { Logger } from '../log.ts';
 import type { ChatContext, Meter } from '../metering/meter.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { parseJsonObject, readClientBody } from './client-body.ts';
-import { clientIp, prepareUpstreamHeaders, resolveRequestId } from './headers.ts';
-import { sendError } from './respond.ts';
+import { clientIp, prepareUpstreamHeaders } from './headers.ts';
 import { classifyRoute, type ClientRoute } from './routes.ts';
 import type { UpstreamProxy } from './upstream-proxy.ts';
 

@@ -3,7 +3,6 @@
 // identity headers a client could forge are dropped and set by the gateway from what it verified.
 // Upgrade is dropped too (the gateway tunnels no protocol switch), and so is `Expect: 100-continue`, which
 // Node's server already answered on the client's hop.
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 const HOP_BY_HOP = [
@@ -16,7 +15,6 @@ const CLIENT_FORBIDDEN = ['x-tenant-id'];
 const CLIENT_HOP_ONLY = ['expect'];
 const CLIENT_DROPPED = [...CLIENT_FORBIDDEN, ...CLIENT_HOP_ONLY];
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded'];
-const REQUEST_ID = /^[A-Za-z0-9_.=-]{1,128}$/;
 
 /** Deletes only what is there: `delete` of a present key is what costs (the object leaves V8's fast mode). */
 function drop(headers: IncomingHttpHeaders, names: readonly string[]): void {
@@ -42,12 +40,6 @@ export function prepareUpstreamHeaders(headers: IncomingHttpHeaders, trustProxy:
   drop(headers, CLIENT_DROPPED);
   // Without a trusted proxy in front, client-sent X-Forwarded-* are lies; http-proxy then adds the real ones.
   if (!trustProxy) drop(headers, FORWARDED);
-}
-
-/** The client's X-Request-Id when it is safe to echo and log, else a new one. */
-export function resolveRequestId(headers: IncomingHttpHeaders): string {
-  const given = headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 /** The request host for tenant resolution: Host, or X-Forwarded-Host behind a trusted proxy; lower-case, no port. */
