@@ -13,6 +13,8 @@ set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/geko-fresh-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
+# mktemp makes it 0700; as root the embedded PostgreSQL runs as the `postgres` user, which must reach the clone.
+chmod 755 "$work"
 clone="$work/geko"
 ORDINARY=test/admission.test.ts
 TOOLS=(chromium pgbouncer psql)
