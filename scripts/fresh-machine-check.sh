@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's promise, checked as a newcomer meets it: a clean clone of this checkout's HEAD, `npm ci`,
-# then `npm test` with the system tools (Chromium, PgBouncer, psql) made unavailable through the variables
+# `npm run demo` with the four steps it prints (scripts/demo-check.ts), then `npm test` with the system tools (Chromium, PgBouncer, psql) made unavailable through the variables
 # the suites find them by (test/helpers/system-tools.ts). It must
 #   1. pass, with the suites that need those tools counted as skipped (never passed) and named at the end
 #      with the command that enables each;
@@ -12,7 +12,9 @@
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/geko-fresh-XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+demo_pid=""
+# The demo runs in its own process group (set -m below): stop that group, then remove the clone.
+trap '[ -n "$demo_pid" ] && kill -TERM -- "-$demo_pid" 2>/dev/null; rm -rf "$work"' EXIT
 # mktemp makes it 0700; as root the embedded PostgreSQL runs as the `postgres` user, which must reach the clone.
 chmod 755 "$work"
 clone="$work/geko"
@@ -28,6 +30,26 @@ cd "$clone" || fail "cd"
 
 echo "== npm ci (clean clone)"
 npm ci --no-audit --no-fund >"$work/npm-ci.log" 2>&1 || { tail -20 "$work/npm-ci.log"; fail "npm ci"; }
+
+echo "== npm run demo (clean clone) and the four steps it prints"
+set -m
+npm run demo >"$work/demo.log" 2>&1 &
+demo_pid=$!
+set +m
+for _ in $(seq 1 240); do
+  grep -q '^export TOKEN=' "$work/demo.log" && break
+  kill -0 "$demo_pid" 2>/dev/null || break
+  sleep 0.5
+done
+gateway_url="$(sed -n 's/^export GW=//p' "$work/demo.log")"
+demo_token="$(sed -n 's/^export TOKEN=//p' "$work/demo.log")"
+[ -n "$gateway_url" ] && [ -n "$demo_token" ] || { tail -30 "$work/demo.log"; fail "npm run demo printed no GW/TOKEN within 120 s"; }
+npx tsx scripts/demo-check.ts "$gateway_url" "$demo_token" || { tail -30 "$work/demo.log"; fail "the demo's steps"; }
+kill -INT -- "-$demo_pid"
+wait "$demo_pid"
+demo_pid=""
+grep -q '^demo: stopped' "$work/demo.log" || { tail -20 "$work/demo.log"; fail "npm run demo did not stop cleanly on Ctrl-C"; }
+echo "demo: started, the four steps answered as printed, stopped on Ctrl-C"
 
 mapfile -t tool_files < <(grep -l "helpers/system-tools" test/*.test.ts | grep -v '^test/system-tools.test.ts$')
 [ "${#tool_files[@]}" -gt 0 ] || fail "no test file uses test/helpers/system-tools.ts"
@@ -90,4 +112,4 @@ while read -r file passed failed skipped; do
   [ "$skipped" -eq 0 ] || fail "$file: $skipped skipped under CI=true"
 done < <(report "$work/ci.json")
 
-echo "fresh-machine check: passed (skips named without the tools; CI=true fails naming ${TOOLS[*]})"
+echo "fresh-machine check: passed (demo works; tests skip by name without the tools; CI=true fails naming ${TOOLS[*]})"
