@@ -1,6 +1,7 @@
 // The direction of src/'s imports: the HTTP basics every route needs (src/http/) sit below the capability
 // folders and import none of them; the gateway's own routes (ops/, dashboard/) take nothing from proxy/;
-// only main.ts imports the composition root (app.ts); and no module imports itself back through others.
+// only main.ts imports the composition root (app.ts), also among scripts/ and bench/; and no module imports
+// itself back through others.
 // Read from the source text (static `import … from` and `export … from` specifiers), so it needs no build.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -56,8 +57,10 @@ describe('import direction in src/', () => {
     expect(violations((from, to) => from.startsWith('src/http/') && !to.startsWith('src/http/') && to !== 'src/errors.ts')).toEqual([]);
   });
 
-  it('only main.ts imports app.ts', () => {
+  it('only main.ts imports app.ts (tests aside: scripts/ and bench/ start the gateway as a process)', () => {
     expect(violations((from, to) => to === 'src/app.ts' && from !== 'src/main.ts')).toEqual([]);
+    const tools = ['scripts', 'bench'].flatMap((dir) => sourceFiles(path.join(ROOT, dir)));
+    expect(tools.filter((file) => relativeImports(file, readFileSync(file, 'utf8')).includes('src/app.ts'))).toEqual([]);
   });
 
   it('no module imports itself back through others (no cycle)', () => {
