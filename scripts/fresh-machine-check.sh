@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The README's promise, checked as a newcomer meets it: a clean clone of this checkout's HEAD, `npm ci`,
-# `npm run demo` with the four steps it prints (scripts/demo-check.ts), then `npm test` with the system tools (Chromium, PgBouncer, psql) made unavailable through the variables
-# the suites find them by (test/helpers/system-tools.ts). It must
+# `npm run demo` with the four steps it prints (scripts/demo-check.ts), then `npm test` with the system
+# tools (Chromium, PgBouncer, psql) made unavailable through the variables the suites find them by
+# (test/helpers/system-tools.ts). It must
 #   1. pass, with the suites that need those tools counted as skipped (never passed) and named at the end
 #      with the command that enables each;
 #   2. under CI=true, fail, naming each missing tool, while the ordinary file still passes.
-# To keep CI affordable (~1 min per full run on 2 cores) the two runs take only the files that use
-# system-tools.ts, plus test/admission.test.ts as an ordinary file: the other files need no system tool,
-# and .ci/run's main run covers them. Exit 0 when both hold; the last line says which did not.
+# To keep CI affordable (~1 min per full run on 2 cores) the two runs take only the files that call
+# describeWith (test/helpers/system-tools.ts), plus test/admission.test.ts as an ordinary file: the other
+# files need no system tool, and .ci/run's main run covers them. Exit 0 when all hold; the last line says
+# what did not.
 # Usage: scripts/fresh-machine-check.sh            (committed HEAD only: uncommitted edits are not cloned)
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -51,8 +53,9 @@ demo_pid=""
 grep -q '^demo: stopped' "$work/demo.log" || { tail -20 "$work/demo.log"; fail "npm run demo did not stop cleanly on Ctrl-C"; }
 echo "demo: started, the four steps answered as printed, stopped on Ctrl-C"
 
-mapfile -t tool_files < <(grep -l "helpers/system-tools" test/*.test.ts | grep -v '^test/system-tools.test.ts$')
-[ "${#tool_files[@]}" -gt 0 ] || fail "no test file uses test/helpers/system-tools.ts"
+# The files whose suites need a tool: those that call describeWith (test/helpers/system-tools.ts).
+mapfile -t tool_files < <(grep -lF "describeWith(" test/*.test.ts)
+[ "${#tool_files[@]}" -gt 0 ] || fail "no test file calls describeWith (test/helpers/system-tools.ts)"
 echo "files that need a system tool: ${tool_files[*]}; ordinary file: $ORDINARY"
 
 # A fresh machine: no tool, no database from outside (the suite starts its own embedded PostgreSQL).
