@@ -43,9 +43,6 @@ export function skippedSuitesSummary(lines: string): string {
 }
 
 export default async function setup(project: TestProject) {
-  const skipDir = await mkdtemp(path.join(os.tmpdir(), 'geko-test-skips-'));
-  const skipLog = path.join(skipDir, 'skips.jsonl');
-  project.provide('systemToolSkipLog', skipLog);
   let dataDir: string | undefined;
   let stopEmbedded: (() => Promise<void>) | undefined;
   let adminUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
@@ -68,6 +65,9 @@ export default async function setup(project: TestProject) {
   await admin.end();
   project.provide('adminDatabaseUrl', adminUrl);
   project.provide('templateDatabase', TEMPLATE_DATABASE);
+  const skipDir = await mkdtemp(path.join(os.tmpdir(), 'geko-test-skips-'));
+  const skipLog = path.join(skipDir, 'skips.jsonl');
+  project.provide('systemToolSkipLog', skipLog);
   return async () => {
     const summary = skippedSuitesSummary(await readFile(skipLog, 'utf8').catch(() => ''));
     if (summary) process.stdout.write(summary);
