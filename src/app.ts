@@ -3,7 +3,7 @@
 // under /_gateway (Hono); every other request goes to client-request.ts, which classifies it
 // (proxy/routes.ts) and passes it through or admits and meters it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { getRequestListener, type HttpBindings } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import { createAdmission } from './admission/admit.ts';
@@ -13,14 +13,15 @@ import type { Config } from './config.ts';
 import { registerDashboardRoutes } from './dashboard/routes.ts';
 import type { Sql } from './db/sql.ts';
 import { GatewayError } from './errors.ts';
+import type { AppEnv } from './http/app-env.ts';
+import { sendError } from './http/respond.ts';
+import { resolveRequestId } from './http/request-id.ts';
 import type { Logger } from './log.ts';
 import { createMeter } from './metering/meter.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { registerOpsRoutes } from './ops/routes.ts';
 import { createClientHandler } from './proxy/client-request.ts';
-import { resolveRequestId } from './proxy/headers.ts';
 import { decideRequestTarget } from './proxy/request-target.ts';
-import { sendError } from './proxy/respond.ts';
 import { createUpstreamProxy } from './proxy/upstream-proxy.ts';
 import { registerChooserRoutes } from './web-client/chooser-routes.ts';
 import { createListFilter } from './web-client/filtered-lists.ts';
@@ -31,8 +32,6 @@ export interface GatewayDeps {
   logger: Logger;
   instanceId: string;
 }
-
-export type AppEnv = { Bindings: HttpBindings };
 
 export function buildGateway(deps: GatewayDeps) {
   const { config, sql, logger } = deps;

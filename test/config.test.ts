@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseDuration, parseSize } from '../src/config.ts';
 
@@ -14,6 +15,15 @@ describe('configuration', () => {
     for (const name of ['LIBRECHAT_URL', 'PORT', 'RESERVATION_TTL', 'CHAT_BODY_LIMIT', 'TRUST_PROXY', 'JWKS_URL']) {
       expect(message).toContain(name);
     }
+  });
+
+  it('stops the process with exit code 2 and every problem on stderr (the README\'s promise)', () => {
+    const cwd = new URL('..', import.meta.url).pathname;
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd, env: { PATH: process.env.PATH ?? '', PORT: 'eighty', RESERVATION_TTL: 'soon' }, encoding: 'utf8', timeout: 20_000,
+    });
+    expect(result.status).toBe(2);
+    for (const name of ['LIBRECHAT_URL', 'PORT', 'RESERVATION_TTL', 'JWT_SECRET']) expect(result.stderr).toContain(name);
   });
 
   it('requires a key to verify tokens with', () => {

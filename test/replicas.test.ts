@@ -1,6 +1,7 @@
 // Many replicas: three gateway processes on one database, directly and behind PgBouncer in transaction
 // mode (DB_PREPARE=false), hold every limit exactly under concurrent load, and every token they settle
-// adds up to the quota.
+// adds up to the quota. The PgBouncer half is skipped, and named at the end of the run, where PgBouncer is
+// not installed (test/helpers/system-tools.ts); it fails under CI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { baseEnv, startGatewayProcess, type GatewayProcess } from './helpers/gateway.ts';
@@ -8,6 +9,7 @@ import { chatBody, postChat } from './helpers/harness.ts';
 import { librechatToken, TEST_JWT_SECRET } from './helpers/jwt.ts';
 import { waitSettled } from './helpers/metering.ts';
 import { startPgBouncer, type PgBouncer } from './helpers/pgbouncer.ts';
+import { describeWith, pgbouncer } from './helpers/system-tools.ts';
 import { quotaRow, seedWorkspace } from './helpers/seed.ts';
 import { startUpstreamProcess, type UpstreamProcess } from './helpers/upstream-process.ts';
 
@@ -18,13 +20,14 @@ const fleets: Record<'direct' | 'pgbouncer', GatewayProcess[]> = { direct: [], p
 
 beforeAll(async () => {
   [db, upstream] = await Promise.all([createTestDatabase(), startUpstreamProcess({ jwtSecret: TEST_JWT_SECRET })]);
-  bouncer = await startPgBouncer(db.url);
   const direct = baseEnv(db.url, upstream.url, { MIGRATE_ON_START: 'false', DB_POOL_MAX: '4', SHUTDOWN_DEADLINE: '1s' });
-  const pooled = baseEnv(bouncer.url, upstream.url, { MIGRATE_ON_START: 'false', DB_POOL_MAX: '4', DB_PREPARE: 'false', SHUTDOWN_DEADLINE: '1s' });
-  [fleets.direct, fleets.pgbouncer] = await Promise.all([
-    Promise.all([0, 1, 2].map(() => startGatewayProcess(direct))),
-    Promise.all([0, 1, 2].map(() => startGatewayProcess(pooled))),
-  ]);
+  const startPooled = async () => {
+    if (!pgbouncer.path) return [];
+    bouncer = await startPgBouncer(db.url);
+    const pooled = baseEnv(bouncer.url, upstream.url, { MIGRATE_ON_START: 'false', DB_POOL_MAX: '4', DB_PREPARE: 'false', SHUTDOWN_DEADLINE: '1s' });
+    return Promise.all([0, 1, 2].map(() => startGatewayProcess(pooled)));
+  };
+  [fleets.direct, fleets.pgbouncer] = await Promise.all([Promise.all([0, 1, 2].map(() => startGatewayProcess(direct))), startPooled()]);
 }, 90_000);
 
 afterAll(async () => {
@@ -34,7 +37,9 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe.each(['direct', 'pgbouncer'] as const)('three gateway processes (%s)', (mode) => {
+const describeMode = (mode: 'direct' | 'pgbouncer') => (mode === 'pgbouncer' ? describeWith(pgbouncer) : describe);
+
+for (const mode of ['direct', 'pgbouncer'] as const) describeMode(mode)(`three gateway processes (${mode})`, () => {
   it('admit exactly the request limit and settle every token into the quota', async () => {
     const N = 30;
     const ws = await seedWorkspace(db.sql, { requestsLimit: N, tokensLimit: 10_000_000 });

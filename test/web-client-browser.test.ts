@@ -6,11 +6,11 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startHarness, type Harness } from './helpers/harness.ts';
 import { addMember, createWorkspace, quotaRow, seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
+import { chromium as chromiumTool, describeWith, toolPath } from './helpers/system-tools.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1'
   ? path.resolve(new URL('../docs/workspace-chooser.png', import.meta.url).pathname)
   : path.join(os.tmpdir(), `geko-workspace-chooser-${process.pid}.png`);
@@ -30,7 +30,7 @@ beforeAll(async () => {
   await h.db.sql`UPDATE workspace_quotas SET tokens_used = 152_340, requests_used = 612 WHERE workspace_id = ${ws.workspaceId}`;
   await h.db.sql`UPDATE workspace_quotas SET tokens_used = 8_950, requests_used = 31 WHERE workspace_id = ${research}`;
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: toolPath(chromiumTool),
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 }, 60_000);
@@ -40,7 +40,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-describe('workspace chooser in Chromium', () => {
+describeWith(chromiumTool)('workspace chooser in Chromium', () => {
   it('a LibreChat user sees both workspaces with their quota, chooses one, and their next chat counts against it', async () => {
     const context = await browser.newContext({ viewport: { width: 900, height: 720 }, deviceScaleFactor: 1 });
     const page = await context.newPage();

@@ -5,7 +5,6 @@ import http from 'node:http';
 import https from 'node:https';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Hono } from 'hono';
-import type { AppEnv } from '../app.ts';
 import type { Admission } from '../admission/admit.ts';
 import { identityInput } from '../admission/admit.ts';
 import { principalFromClaims } from '../auth/principal.ts';
@@ -13,10 +12,11 @@ import type { TokenVerifier } from '../auth/verify-token.ts';
 import type { Config } from '../config.ts';
 import type { Sql } from '../db/sql.ts';
 import { GatewayError } from '../errors.ts';
+import type { AppEnv } from '../http/app-env.ts';
+import { sendError, sendJson } from '../http/respond.ts';
+import { resolveRequestId } from '../http/request-id.ts';
 import type { Metrics } from './metrics.ts';
 import { createMetricsAuth, metricsUnauthenticated } from './metrics-access.ts';
-import { resolveRequestId } from '../proxy/headers.ts';
-import { sendError, sendJson } from '../proxy/respond.ts';
 
 export interface OpsDeps {
   sql: Sql;

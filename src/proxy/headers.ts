@@ -3,7 +3,6 @@
 // identity headers a client could forge are dropped and set by the gateway from what it verified.
 // Upgrade is dropped too (the gateway tunnels no protocol switch), and so is `Expect: 100-continue`, which
 // Node's server already answered on the client's hop.
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TrustProxy } from '../http/client-address.ts';
 
@@ -18,7 +17,6 @@ const CLIENT_HOP_ONLY = ['expect'];
 const CLIENT_DROPPED = [...CLIENT_FORBIDDEN, ...CLIENT_HOP_ONLY];
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded'];
 const FLY_UNSET = ['x-forwarded-host'];
-const REQUEST_ID = /^[A-Za-z0-9_.=-]{1,128}$/;
 
 /** Deletes only what is there: `delete` of a present key is what costs (the object leaves V8's fast mode). */
 function drop(headers: IncomingHttpHeaders, names: readonly string[]): void {
@@ -46,12 +44,6 @@ export function prepareUpstreamHeaders(headers: IncomingHttpHeaders, trustProxy:
   if (!trustProxy) drop(headers, FORWARDED);
   // Fly's proxy sets X-Forwarded-For/-Proto/-Port but not -Host: one that arrives was written by the client.
   else if (trustProxy.kind === 'fly') drop(headers, FLY_UNSET);
-}
-
-/** The client's X-Request-Id when it is safe to echo and log, else a new one. */
-export function resolveRequestId(headers: IncomingHttpHeaders): string {
-  const given = headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 /** A single cookie's value from the Cookie header. */

@@ -17,7 +17,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorBody, GatewayError } from '../errors.ts';
-import { resolveRequestId } from './headers.ts';
+import { resolveRequestId } from '../http/request-id.ts';
 
 export type RequestTarget =
   | { ok: true; /** Origin-form path and query: what is classified and forwarded. */ path: string; /** From an absolute-form target. */ authority?: string }

@@ -12,9 +12,9 @@ import https from 'node:https';
 import { Readable } from 'node:stream';
 import httpProxy from 'http-proxy';
 import { GatewayError } from '../errors.ts';
+import { sendError } from '../http/respond.ts';
 import type { Logger } from '../log.ts';
 import { stripHopByHop } from './headers.ts';
-import { sendError } from './respond.ts';
 
 export interface ForwardOptions {
   requestId: string;

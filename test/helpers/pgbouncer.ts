@@ -1,26 +1,20 @@
-// Starts PgBouncer (Debian's package; .ci/run installs it) in transaction pooling mode in front of a
+// Starts PgBouncer (Debian's package, found by system-tools.ts; .ci/run installs it) in transaction pooling mode in front of a
 // test database, as a real process on a free loopback port.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/db/embedded.ts';
+import { pgbouncer, toolPath } from './system-tools.ts';
 
 export interface PgBouncer {
   url: string;
   stop(): Promise<void>;
 }
 
-export function findPgBouncer(): string {
-  for (const candidate of ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer']) if (existsSync(candidate)) return candidate;
-  throw new Error('pgbouncer is not installed (apt-get install -y pgbouncer; .ci/run does this)');
-}
-
-
 export async function startPgBouncer(databaseUrl: string): Promise<PgBouncer> {
-  const binary = findPgBouncer();
+  const binary = toolPath(pgbouncer);
   const target = new URL(databaseUrl);
   const database = target.pathname.slice(1);
   const user = decodeURIComponent(target.username);

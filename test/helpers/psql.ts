@@ -1,9 +1,9 @@
 // Runs a cookbook file (sql/ops/*.sql) the way an operator does: the real psql client, -v variables,
-// ON_ERROR_STOP, against the test file's database. Also a small CSV reader for `psql --csv` reports.
+// ON_ERROR_STOP, against the test file's database (psql found by system-tools.ts). Also a small CSV reader for `psql --csv` reports.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { psql, toolPath } from './system-tools.ts';
 
-export const PSQL = '/usr/bin/psql';
 export const OPS_DIR = path.resolve(new URL('../../sql/ops', import.meta.url).pathname);
 
 export interface PsqlResult {
@@ -18,7 +18,7 @@ export function runOpsFile(databaseUrl: string, file: string, vars: Record<strin
   args.push(databaseUrl, '-f', path.join(OPS_DIR, file));
   return new Promise((resolve) => {
     // No PG* variables leak in from the machine: the URL says everything.
-    execFile(PSQL, args, { env: { PATH: process.env.PATH ?? '', LANG: 'C.UTF-8' }, timeout: 20_000 }, (error, stdout, stderr) => {
+    execFile(toolPath(psql), args, { env: { PATH: process.env.PATH ?? '', LANG: 'C.UTF-8' }, timeout: 20_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
