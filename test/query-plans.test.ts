@@ -120,6 +120,23 @@ describe('generic plans with many open holds', () => {
   });
 });
 
+describe('the MCP check', () => {
+  it('an admission that asks for tools reads enabled_mcps from the workspace\'s own config row, scanning no whole table', async () => {
+    await db.sql`UPDATE workspace_config SET enabled_mcps = '["git*", "web_search"]' WHERE workspace_id = ${ws.workspaceId}`;
+    const plan = await planOf(async () => {
+      const [row] = await admitChatStatement(generic, {
+        who: claimed(), req: facts(), slots: [['gpt-4o']], promptTokens: 5, bodyOutputCap: null, usageId: randomUUID(), instanceId,
+        tools: ['github', 'web_search'],
+      });
+      expect(row?.code).toBeNull();
+    });
+    expect(plan).toMatch(/Update on workspace_quotas/);
+    for (const table of ['tenants', 'users', 'workspaces', 'workspace_members', 'workspace_config', 'workspace_quotas', 'chat_usage']) {
+      expect(plan).not.toMatch(new RegExp(`Seq Scan on ${table}\\b`));
+    }
+  });
+});
+
 describe('identity lookups among 20,000 tenants', () => {
   const BIG_TABLES = ['tenants', 'users', 'workspaces', 'workspace_members', 'workspace_config', 'workspace_quotas', 'chat_usage'];
   // Every identity form has its own statement text (src/admission/identity-ctes.ts): all eight are read.

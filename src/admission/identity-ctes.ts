@@ -102,7 +102,7 @@ export function identityCtes(sql: Sql, who: IdentityInput, viewerMayPass: boolea
              t.tenant_id, t.status AS t_status, t.deleted_at AS t_deleted,
              u.user_id, u.status AS u_status, u.deleted_at AS u_deleted,
              w.workspace_id, w.status AS w_status, w.deleted_at AS w_deleted,
-             m.role AS m_role, cfg.enabled_models, cfg.custom_settings,
+             m.role AS m_role, cfg.enabled_models, cfg.enabled_mcps, cfg.custom_settings,
              q.quota_id, q.tokens_limit, q.tokens_used, q.requests_limit, q.requests_used, q.reset_at,
              (q.reset_at IS NOT NULL AND q.reset_at <= clock.now_utc) AS reset_due
       FROM clock CROSS JOIN pick

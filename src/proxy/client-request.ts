@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Admission } from '../admission/admit.ts';
 import { identityInput } from '../admission/admit.ts';
 import { conversationNamedIn, readChatRequest } from '../admission/chat-request.ts';
+import { readChatTools } from '../admission/chat-tools.ts';
 import type { RequestFacts } from '../admission/statement.ts';
 import { principalFromClaims, type Principal } from '../auth/principal.ts';
 import type { TokenVerifier } from '../auth/verify-token.ts';
@@ -74,9 +75,11 @@ export function createClientHandler(deps: ClientHandlerDeps) {
     const raw = await readClientBody(req, config.chatBodyLimit);
     const body = parseJsonObject(raw);
     const facts = await readChatRequest(route.kind, route.endpoint, body, (id) => deps.lookupAgentModel(id, authorization));
+    // INTEGRATION POINT: pass the model-spec resolver's tool lookup as readChatTools' second argument.
+    const tools = route.kind === 'chat_start' ? readChatTools(body) : [];
     const who = identityInput(principal, req, config.trustProxy);
     record.model = facts.model;
-    const admitted = await deps.admission.admitChat(who, requestFacts(req, requestId, facts.endpoint, facts.model, facts.conversationId), facts);
+    const admitted = await deps.admission.admitChat(who, requestFacts(req, requestId, facts.endpoint, facts.model, facts.conversationId), facts, tools);
     Object.assign(record, { tenant_id: admitted.tenantId, workspace_id: admitted.workspaceId, hold_tokens: admitted.hold, usage_id: admitted.usageId });
     const upstreamHeaders = identityHeaders(requestId, admitted.tenantId, admitted.workspaceId);
     Object.assign(req.headers, upstreamHeaders);
