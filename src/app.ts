@@ -11,6 +11,7 @@ import { createAgentModelResolver } from './admission/agent-models.ts';
 import { createTokenVerifier } from './auth/verify-token.ts';
 import type { Config } from './config.ts';
 import { registerDashboardRoutes } from './dashboard/routes.ts';
+import { createFileRequests } from './files/file-requests.ts';
 import type { Sql } from './db/sql.ts';
 import { GatewayError } from './errors.ts';
 import type { Logger } from './log.ts';
@@ -53,7 +54,8 @@ export function buildGateway(deps: GatewayDeps) {
   });
   const lookupAgentModel = createAgentModelResolver({ target: config.librechatUrl, agent: upstream.agent });
   const state = { draining: false };
-  const handleClient = createClientHandler({ config, sql, logger, upstream, verifyToken, admission, lookupAgentModel, meter, metrics });
+  const files = createFileRequests({ config, sql, logger, upstream, verifyToken, instanceId: deps.instanceId });
+  const handleClient = createClientHandler({ config, sql, logger, upstream, verifyToken, admission, lookupAgentModel, meter, metrics, files });
 
   const app = new Hono<AppEnv>();
   registerDashboardRoutes(app, { sql, config, logger });

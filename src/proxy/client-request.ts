@@ -11,6 +11,8 @@ import { principalFromClaims, type Principal } from '../auth/principal.ts';
 import type { TokenVerifier } from '../auth/verify-token.ts';
 import type { Config } from '../config.ts';
 import type { Sql } from '../db/sql.ts';
+import type { FileRequests } from '../files/file-requests.ts';
+import { classifyFileRoute } from '../files/file-routes.ts';
 import { findStreamHolder } from '../metering/stream-routing.ts';
 import { GatewayError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -32,6 +34,8 @@ export interface ClientHandlerDeps {
   lookupAgentModel: (agentId: string, authorization: string) => Promise<string | undefined>;
   meter: Meter;
   metrics: Pick<Metrics, 'countRequest'>;
+  /** Uploads that store a file and file deletes (src/files/); without it they pass through. */
+  files?: FileRequests;
 }
 
 /** What one request's log line says; filled in as the request goes (never tokens, cookies or bodies). */
@@ -158,8 +162,14 @@ export function createClientHandler(deps: ClientHandlerDeps) {
     req.headers['x-request-id'] = requestId;
     try {
       switch (route.kind) {
-        case 'pass':
+        case 'pass': {
+          const fileRoute = deps.files ? classifyFileRoute(req.method ?? 'GET', req.url ?? '/') : undefined;
+          if (fileRoute) {
+            record.route = fileRoute.kind;
+            return await deps.files!(fileRoute, req, res, record);
+          }
           return upstream.forward(req, res, { requestId });
+        }
         case 'ambiguous_path':
           throw new GatewayError('invalid_request', 'The request path is not in canonical form.');
         case 'abort':

@@ -2,6 +2,7 @@
 // reading a bounded JSON body into the log, and the scenario's POST-level misbehaviour.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { StoredFile } from './files.ts';
 import type { JobManager } from './job-manager.ts';
 import {
   isJsonRequest, isObject, LOG_BODY_LIMIT, readBody, sendJson, tryParseJson,
@@ -24,6 +25,8 @@ export interface FakeState {
   baseDefaults: Partial<Scenario>;
   defaults: Partial<Scenario>;
   agents: Map<string, Agent>;
+  /** Files uploaded through `POST /api/files[/images]`, by file_id. */
+  files: Map<string, StoredFile>;
   jobs: JobManager;
   log: RequestLog;
 }
