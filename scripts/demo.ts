@@ -13,7 +13,7 @@ import { SignJWT } from 'jose';
 import { openDatabase, type Database } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createFakeLibreChat, type FakeLibreChat } from '../test/helpers/fake-librechat/index.ts';
-import { DEMO_EMAIL, DEMO_MAX_TOKENS, DEMO_MODELS, demoJwtSecret, seedDemo } from './demo-seed.ts';
+import { DEMO_EMAIL, DEMO_FILES_LIMIT_MB, DEMO_MAX_TOKENS, DEMO_MCPS, DEMO_MODELS, demoJwtSecret, seedDemo } from './demo-seed.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA_DIR = path.join(ROOT, '.data');
@@ -128,10 +128,22 @@ function signToken(secret: string): Promise<string> {
     .sign(new TextEncoder().encode(secret));
 }
 
+/** Asks the running gateway for an MCP server the demo workspace does not enable, and says what it answered. */
+async function showMcpRefusal(gatewayUrl: string, token: string): Promise<void> {
+  const res = await fetch(`${gatewayUrl}/api/agents/chat/openAI`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ text: 'Hello', model: 'gpt-4o', endpoint: 'openAI', conversationId: null, ephemeralAgent: { mcp: ['jira'] } }),
+  });
+  const answer = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+  say(`demo: a chat asking for MCP server "jira" (not enabled) → HTTP ${res.status} ${answer.error?.code ?? ''}: ${answer.error?.message ?? ''}`);
+}
+
 function printBanner(gatewayUrl: string, fakeUrl: string, token: string): void {
   const auth = '-H "Authorization: Bearer $TOKEN"';
-  const chat = (model: string) => `curl -s -X POST $GW/api/agents/chat/openAI ${auth} -H 'content-type: application/json' `
-    + `-d '{"text":"Hello","model":"${model}","endpoint":"openAI","conversationId":null}'`;
+  const chat = (model: string, extra = '') => `curl -s -X POST $GW/api/agents/chat/openAI ${auth} -H 'content-type: application/json' `
+    + `-d '{"text":"Hello","model":"${model}","endpoint":"openAI","conversationId":null${extra}}'`;
+  const withMcp = (server: string) => chat('gpt-4o', `,"ephemeralAgent":{"mcp":["${server}"]}`);
   const rule = '-'.repeat(78);
   say(rule);
   say(`GEKO gateway demo: ${gatewayUrl}`);
@@ -139,6 +151,7 @@ function printBanner(gatewayUrl: string, fakeUrl: string, token: string): void {
   say(`  database   embedded PostgreSQL under ${path.relative(process.cwd(), DATA_DIR) || '.'}/postgres`);
   say(`  tenant     "Demo Co", user ${DEMO_EMAIL} (owner), workspace "Demo workspace"`);
   say(`  models     ${DEMO_MODELS.join(', ')}; maxTokens ${DEMO_MAX_TOKENS}; quota 200000 tokens / 1000 requests a month`);
+  say(`  MCP        ${DEMO_MCPS.join(', ')} enabled (any other server or built-in tool is refused); storage ${DEMO_FILES_LIMIT_MB} MB`);
   say(rule);
   say('Try it from another terminal (the token is valid for 12 hours):');
   say();
@@ -155,6 +168,12 @@ function printBanner(gatewayUrl: string, fakeUrl: string, token: string): void {
   say(`curl -s $GW/_gateway/quota ${auth}`);
   say('# 4. denied: gpt-4.1 is not enabled in this workspace (403 model_not_enabled)');
   say(`${chat('gpt-4.1')} -w '\\nHTTP %{http_code}\\n'`);
+  say(`# 5. MCP servers: ${DEMO_MCPS[0]} is enabled (admitted); jira is not (403 mcp_not_enabled, details.name "jira")`);
+  say(withMcp(DEMO_MCPS[0]!));
+  say(`${withMcp('jira')} -w '\\nHTTP %{http_code}\\n'`);
+  say('# 6. upload a file: held against the storage limit, then counted in files_used (whole MB); delete it by its file_id');
+  say(`curl -s $GW/api/files ${auth} -F endpoint=agents -F file_id=$(node -p 'crypto.randomUUID()') -F file=@README.md`);
+  say(`curl -s -X DELETE $GW/api/files ${auth} -H 'content-type: application/json' -d '{"files":[{"file_id":"<file_id>","filepath":"x"}]}'`);
   say(rule);
   say('Ctrl-C stops the gateway, the fake upstream and the database.');
 }
@@ -183,7 +202,9 @@ async function start(): Promise<void> {
     PORT: String(port), HOST: '127.0.0.1', MIGRATE_ON_START: 'false', LOG_LEVEL: 'info', SHUTDOWN_DEADLINE: '5s',
   });
   const gatewayPort = await startGateway(env);
-  printBanner(`http://127.0.0.1:${gatewayPort}`, state.fake.url, await signToken(jwtSecret));
+  const token = await signToken(jwtSecret);
+  await showMcpRefusal(`http://127.0.0.1:${gatewayPort}`, token);
+  printBanner(`http://127.0.0.1:${gatewayPort}`, state.fake.url, token);
 }
 
 // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal and relayed by tsx), and a
