@@ -5,6 +5,7 @@
 // and, on LibreChat's 200, gives back the bytes of the files it named, again before the client sees it.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LRUCache } from 'lru-cache';
 import type { PendingQuery, Row } from 'postgres';
 import { identityInput } from '../admission/admit.ts';
 import { principalFromClaims, type Principal } from '../auth/principal.ts';
@@ -19,6 +20,7 @@ import type { UpstreamProxy } from '../proxy/upstream-proxy.ts';
 import type { FileRoute } from './file-routes.ts';
 import { holdUploadStatement, type UploadDecision } from './hold.ts';
 import { readDeletedFileIds, readUploadAnswer, UPLOAD_ANSWER_LIMIT } from './librechat-answers.ts';
+import { LIST_ANSWER_LIMIT, readFileList, RECONCILE_EVERY_MS, reconcileFilesStatement } from './reconcile.ts';
 import { runFileStatement, sendFileRefusal, storageFull } from './refusal.ts';
 import { relayAfter } from './relay.ts';
 import { deleteFilesStatement, releaseUploadHold, settleStoredUpload } from './settle.ts';
@@ -123,12 +125,37 @@ export function createFileRequests(deps: FileRequestDeps) {
     });
   }
 
+  // Who was reconciled lately (by token subject): a client polling its list costs one statement a minute.
+  const reconciledLately = new LRUCache<string, true>({ max: 10_000, ttl: RECONCILE_EVERY_MS });
+
+  /** `GET /api/files`: passed on as LibreChat answers, after its list has corrected the count (at most once a minute). */
+  async function handleList(req: IncomingMessage, res: ServerResponse, record: FileRequestRecord): Promise<void> {
+    const requestId = record.request_id;
+    const principal = await authenticate(req);
+    if (reconciledLately.has(principal.subjectKey)) return deps.upstream.forward(req, res, { requestId });
+    reconciledLately.set(principal.subjectKey, true);
+    const who = identityInput(principal, req, config.trustProxy);
+    const askedAt = new Date();
+    deps.upstream.forward(req, res, {
+      requestId,
+      identityEncoding: true,
+      selfHandleResponse: true,
+      onUpstreamResponse: (upstreamRes) => relayAfter(upstreamRes, res, LIST_ANSWER_LIMIT, async (answer) => {
+        const listed = upstreamRes.statusCode === 200 ? readFileList(answer) : undefined;
+        if (!listed) return;
+        await settleQuietly('reconcile', requestId, () =>
+          run(reconcileFilesStatement(deps.sql, { who, requestId, listed, askedAt, ...clientFacts(req) })));
+      }),
+    });
+  }
+
   /** Handles a file route; refusals answer with the top-level `message` LibreChat's client shows. */
   return async function handleFileRequest(route: FileRoute, req: IncomingMessage, res: ServerResponse, record: FileRequestRecord): Promise<void> {
     const { kind } = route;
     try {
       if (kind === 'file_upload') await handleUpload(req, res, record, route.path);
-      else await handleDelete(req, res, record);
+      else if (kind === 'file_delete') await handleDelete(req, res, record);
+      else await handleList(req, res, record);
     } catch (error) {
       const failure = error instanceof GatewayError ? error : new GatewayError('internal');
       if (!(error instanceof GatewayError)) logger.error('file request failed', { request_id: record.request_id, err: (error as Error).name });

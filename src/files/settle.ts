@@ -10,7 +10,7 @@ import type { Sql } from '../db/sql.ts';
 import { MIB } from './hold.ts';
 
 /** `quota AS (…)`: files_used of each workspace in `storage` (a CTE returning workspace_id, stored_bytes). */
-function filesUsedFollows(sql: Sql): PendingQuery<Row[]> {
+export function filesUsedFollows(sql: Sql): PendingQuery<Row[]> {
   return sql`quota AS (
       UPDATE workspace_quotas q SET files_used = LEAST(2147483647, ceil(storage.stored_bytes::numeric / ${MIB}))::int,
              updated_at = timezone('UTC', now())
