@@ -71,10 +71,16 @@ describe('upload holds whose answer never comes', () => {
     const ws = await seedWorkspace(h.db.sql);
     const token = await librechatToken(ws.email);
     const requestId = `live-${randomUUID()}`;
+    // The in-process gateway runs no sweeper of its own, which is what keeps a process's heartbeat fresh:
+    // beat for it here, so the other process's sweep sees it alive, as it would a real one.
+    const beat = () => h.db.sql`UPDATE gateway_instances SET heartbeat_at = timezone('UTC', now()) WHERE instance_id = ${h.gw.instanceId}`;
+    await beat();
+    const heartbeat = setInterval(() => { beat().then(() => undefined, () => undefined); }, 100);
     const req = startUpload(h.gw.url, token, requestId, 3 * MiB);
     try {
       const row = await waitFor(fileRow(requestId), 'the hold');
-      // The in-process gateway sends no heartbeat; as seen from its own instance the hold is live.
+      // Its own process's hold, and the process alive: left alone (here and by the other process's sweep).
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
       expect(await expireUploadHolds(h.db.sql, { instanceId: h.gw.instanceId, instanceStaleMs: 60_000 })).toBe(0);
       expect((await fileRow(requestId)())?.status).toBe('held');
       // Past the backstop age it is given back all the same ...
@@ -84,6 +90,7 @@ describe('upload holds whose answer never comes', () => {
       expect(await settleStoredUpload(h.db.sql, { uploadId: row.upload_id, fileId: randomUUID(), bytes: 2 * MiB })).toBe(true);
       expect(await storageOf(h.db.sql, ws.workspaceId)).toMatchObject({ heldBytes: 0, storedBytes: 2 * MiB, filesUsed: 2 });
     } finally {
+      clearInterval(heartbeat);
       req.destroy();
     }
   });
