@@ -40,6 +40,7 @@ CREATE TABLE workspace_files (
   closed_at TIMESTAMP
 );
 
--- The sweep reads only open holds; the dashboard and ops read a workspace's stored files.
+-- The sweep reads only open holds; the reconciliation a user's stored files; ops a workspace's files.
 CREATE INDEX idx_workspace_files_held ON workspace_files(created_at) WHERE status = 'held';
+CREATE INDEX idx_workspace_files_user_stored ON workspace_files(user_id, tenant_id) WHERE status = 'stored';
 CREATE INDEX idx_workspace_files_workspace ON workspace_files(workspace_id, status);
