@@ -14,8 +14,8 @@ export const BUILT_IN_TOOLS = ['web_search', 'execute_code', 'file_search'] as c
 /**
  * The tools a named model spec adds (its preset's MCP servers and the built-ins its flags turn on), or
  * undefined when the spec is unknown. INTEGRATION POINT: the spec presets live in LibreChat's config, which
- * the model-spec resolver (the `body-model` work) reads; until it is passed in, a spec's own tools are not
- * checked at admission (the stream check still sees their calls).
+ * the model-spec resolver (the `body-model` work) reads; until client-request.ts passes it in, a spec's own
+ * tools are not checked at admission (only a stream check of tool calls would see them).
  */
 export type SpecToolsLookup = (specName: string) => readonly string[] | undefined;
 
@@ -61,8 +61,8 @@ function collectConversation(names: Set<string>, convo: Body, lookupSpecTools: S
 
 /**
  * Every MCP server and built-in tool the chat body asks for, each once, in the order first named. A saved
- * agent's own tools are not in the body (LibreChat does not show them to its users): the stream check
- * holds those.
+ * agent's own tools are not in the body (LibreChat does not show them to its users): only the stream can
+ * show those (DESIGN.md "On the stream", the metering work).
  */
 export function readChatTools(body: Body, lookupSpecTools?: SpecToolsLookup): string[] {
   const names = new Set<string>();
