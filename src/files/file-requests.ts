@@ -43,6 +43,8 @@ export interface FileRequestRecord {
 }
 
 const CONTENT_LENGTH = /^\d{1,15}$/;
+const RETRY_EVERY_MS = 1_000;
+const RETRY_FOR_MS = 10 * 60_000;
 /** A refused upload up to this size is drained (the client reads its answer on a live connection). */
 const DRAIN_LIMIT = 8 * 1024 * 1024;
 
@@ -72,11 +74,35 @@ export function createFileRequests(deps: FileRequestDeps) {
     return { ipAddress: clientIp(req, config.trustProxy), userAgent: typeof agent === 'string' ? agent : null };
   }
 
-  /** Settles or gives back a hold; a failure is logged, and the sweep or a reconciliation corrects it later. */
+  /** Reconciles once; a failure is logged (the next list tries again). */
   function settleQuietly(what: string, requestId: string, work: () => Promise<unknown>): Promise<void> {
     return work().then(() => undefined, (error: { code?: string }) => {
       logger.warn('file settlement failed', { request_id: requestId, what, err_code: error.code });
     });
+  }
+
+  /**
+   * Settles, gives back or deletes: the first attempt is awaited (the client's answer then follows a settled
+   * count); if the database failed, it is retried in the background every second for up to RETRY_FOR_MS.
+   * Each statement is guarded by the row's status, so a retry after one that did commit changes nothing.
+   * Past that (or if the process dies), the upload sweep or a reconciliation corrects the count.
+   */
+  async function settleOrRetry(what: string, requestId: string, work: () => Promise<unknown>): Promise<void> {
+    const failed = (error: { code?: string }) => logger.warn('file settlement failed, retrying', { request_id: requestId, what, err_code: error.code });
+    try {
+      await work();
+      return;
+    } catch (error) {
+      failed(error as { code?: string });
+    }
+    const giveUpAt = Date.now() + RETRY_FOR_MS;
+    const retry = () => {
+      work().then(() => logger.info('file settlement retried', { request_id: requestId, what }), (error: { code?: string }) => {
+        if (Date.now() < giveUpAt) setTimeout(retry, RETRY_EVERY_MS).unref();
+        else logger.error('file settlement abandoned', { request_id: requestId, what, err_code: error.code });
+      });
+    };
+    setTimeout(retry, RETRY_EVERY_MS).unref();
   }
 
   async function handleUpload(req: IncomingMessage, res: ServerResponse, record: FileRequestRecord, route: string): Promise<void> {
@@ -85,7 +111,7 @@ export function createFileRequests(deps: FileRequestDeps) {
     const holdBytes = declaredLength(req);
     if (holdBytes === undefined) throw new GatewayError('length_required');
     const uploadId = randomUUID();
-    const release = () => settleQuietly('release', requestId, () => releaseUploadHold(deps.sql, uploadId));
+    const release = () => settleOrRetry('release', requestId, () => releaseUploadHold(deps.sql, uploadId));
     const [row] = await run(holdUploadStatement(deps.sql, {
       who: identityInput(principal, req, config.trustProxy),
       upload: { uploadId, requestId, route, holdBytes, instanceId: deps.instanceId, ...clientFacts(req) },
@@ -101,7 +127,7 @@ export function createFileRequests(deps: FileRequestDeps) {
       onUpstreamResponse: (upstreamRes) => relayAfter(upstreamRes, res, UPLOAD_ANSWER_LIMIT, (answer) => {
         if (upstreamRes.statusCode !== 200) return release();
         const stored = readUploadAnswer(answer);
-        return settleQuietly('stored', requestId, () => settleStoredUpload(deps.sql, { uploadId, ...stored }));
+        return settleOrRetry('stored', requestId, () => settleStoredUpload(deps.sql, { uploadId, ...stored }));
       }),
       onFailure: () => void release(),
     });
@@ -120,7 +146,7 @@ export function createFileRequests(deps: FileRequestDeps) {
       selfHandleResponse: true,
       onUpstreamResponse: (upstreamRes) => relayAfter(upstreamRes, res, UPLOAD_ANSWER_LIMIT, async () => {
         if (upstreamRes.statusCode !== 200 || fileIds.length === 0) return;
-        await settleQuietly('delete', requestId, () => run(deleteFilesStatement(deps.sql, { who, requestId, fileIds, ...clientFacts(req) })));
+        await settleOrRetry('delete', requestId, () => run(deleteFilesStatement(deps.sql, { who, requestId, fileIds, ...clientFacts(req) })));
       }),
     });
   }
