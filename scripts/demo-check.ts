@@ -1,14 +1,15 @@
 // Does what `npm run demo` tells a newcomer to try, with Node's fetch instead of curl, and fails loudly if
 // any step answers otherwise: a chat starts (200 with a streamId), its stream runs to the final frame, the
 // workspace quota's tokens_used grows once the generation is settled, and a model the workspace does not
-// enable is refused (403 model_not_enabled). Used by scripts/fresh-machine-check.sh on a clean clone.
-//   npx tsx scripts/demo-check.ts <gateway url> <token>
-const [gateway, token] = process.argv.slice(2);
-if (!gateway || !token) {
-  process.stderr.write('usage: tsx scripts/demo-check.ts <gateway url> <token>\n');
+// enable is refused (403 model_not_enabled). Used by scripts/fresh-machine-check.sh on a clean clone. The demo
+// user belongs to two workspaces, so every request names the one the demo prints as $WS, as its curls do.
+//   npx tsx scripts/demo-check.ts <gateway url> <token> <workspace id>
+const [gateway, token, workspace] = process.argv.slice(2);
+if (!gateway || !token || !workspace) {
+  process.stderr.write('usage: tsx scripts/demo-check.ts <gateway url> <token> <workspace id>\n');
   process.exit(2);
 }
-const auth = { authorization: `Bearer ${token}` };
+const auth = { authorization: `Bearer ${token}`, 'x-workspace-id': workspace };
 
 function startChat(model: string): Promise<Response> {
   return fetch(`${gateway}/api/agents/chat/openAI`, {

@@ -14,6 +14,9 @@ export const DEMO_MODELS = ['gpt-4o', 'gpt-4o-mini', 'claude-*'];
 export const DEMO_MAX_TOKENS = 1024;
 /** The demo user's second workspace, with other models: chats need a choice (header, or the chooser's cookie). */
 export const DEMO_RESEARCH_MODELS = ['claude-*', 'gemini-*'];
+/** The MCP servers and built-in tools the demo workspace enables (enabled_mcps); any other is refused. */
+export const DEMO_MCPS = ['github'];
+export const DEMO_FILES_LIMIT_MB = 100;
 
 const TENANT_ID = '6e6f6d65-0000-4000-8000-000000000001';
 const USER_ID = '6e6f6d65-0000-4000-8000-000000000002';
@@ -52,17 +55,17 @@ export async function seedDemo(sql: Sql): Promise<DemoRows> {
       INSERT INTO workspace_members (workspace_id, user_id, role) VALUES (${WORKSPACE_ID}, ${USER_ID}, 'owner')
       ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = 'owner'`;
     await tx`
-      INSERT INTO workspace_config (config_id, workspace_id, enabled_models, custom_settings)
-      VALUES (${CONFIG_ID}, ${WORKSPACE_ID}, ${tx.json(DEMO_MODELS)}, ${tx.json({ maxTokens: DEMO_MAX_TOKENS })})
-      ON CONFLICT (workspace_id) DO UPDATE SET enabled_models = EXCLUDED.enabled_models,
+      INSERT INTO workspace_config (config_id, workspace_id, enabled_models, enabled_mcps, custom_settings)
+      VALUES (${CONFIG_ID}, ${WORKSPACE_ID}, ${tx.json(DEMO_MODELS)}, ${tx.json(DEMO_MCPS)}, ${tx.json({ maxTokens: DEMO_MAX_TOKENS })})
+      ON CONFLICT (workspace_id) DO UPDATE SET enabled_models = EXCLUDED.enabled_models, enabled_mcps = EXCLUDED.enabled_mcps,
         custom_settings = EXCLUDED.custom_settings, updated_at = CURRENT_TIMESTAMP`;
     // reset_at: the first day of next month, 00:00 UTC (TIMESTAMP columns hold UTC wall-clock times).
     await tx`
-      INSERT INTO workspace_quotas (quota_id, workspace_id, tokens_limit, requests_limit, reset_at)
-      VALUES (${QUOTA_ID}, ${WORKSPACE_ID}, 200000, 1000,
+      INSERT INTO workspace_quotas (quota_id, workspace_id, tokens_limit, requests_limit, files_limit, reset_at)
+      VALUES (${QUOTA_ID}, ${WORKSPACE_ID}, 200000, 1000, ${DEMO_FILES_LIMIT_MB},
               date_trunc('month', timezone('UTC', now())) + interval '1 month')
       ON CONFLICT (workspace_id) DO UPDATE SET
-        tokens_limit = EXCLUDED.tokens_limit, requests_limit = EXCLUDED.requests_limit,
+        tokens_limit = EXCLUDED.tokens_limit, requests_limit = EXCLUDED.requests_limit, files_limit = EXCLUDED.files_limit,
         tokens_used = CASE WHEN workspace_quotas.reset_at <= timezone('UTC', now()) THEN 0 ELSE workspace_quotas.tokens_used END,
         requests_used = CASE WHEN workspace_quotas.reset_at <= timezone('UTC', now()) THEN 0 ELSE workspace_quotas.requests_used END,
         reset_at = EXCLUDED.reset_at, updated_at = CURRENT_TIMESTAMP`;

@@ -13,7 +13,7 @@ import { SignJWT } from 'jose';
 import { openDatabase, type Database } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createFakeLibreChat, type FakeLibreChat } from '../test/helpers/fake-librechat/index.ts';
-import { DEMO_EMAIL, DEMO_MAX_TOKENS, DEMO_MODELS, DEMO_RESEARCH_MODELS, demoJwtSecret, seedDemo, type DemoRows } from './demo-seed.ts';
+import { DEMO_EMAIL, DEMO_FILES_LIMIT_MB, DEMO_MAX_TOKENS, DEMO_MCPS, DEMO_MODELS, DEMO_RESEARCH_MODELS, demoJwtSecret, seedDemo, type DemoRows } from './demo-seed.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA_DIR = path.join(ROOT, '.data');
@@ -128,11 +128,23 @@ function signToken(secret: string): Promise<string> {
     .sign(new TextEncoder().encode(secret));
 }
 
+/** Asks the running gateway for an MCP server the demo workspace does not enable, and says what it answered. */
+async function showMcpRefusal(gatewayUrl: string, token: string, workspaceId: string): Promise<void> {
+  const res = await fetch(`${gatewayUrl}/api/agents/chat/openAI`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-workspace-id': workspaceId },
+    body: JSON.stringify({ text: 'Hello', model: 'gpt-4o', endpoint: 'openAI', conversationId: null, ephemeralAgent: { mcp: ['jira'] } }),
+  });
+  const answer = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+  say(`demo: a chat asking for MCP server "jira" (not enabled) → HTTP ${res.status} ${answer.error?.code ?? ''}: ${answer.error?.message ?? ''}`);
+}
+
 function printBanner(gatewayUrl: string, fakeUrl: string, token: string, rows: DemoRows): void {
   const auth = '-H "Authorization: Bearer $TOKEN"';
   // The demo user belongs to two workspaces: a chat names one (header here; the chooser's cookie in a browser).
-  const chat = (model: string) => `curl -s -X POST $GW/api/agents/chat/openAI ${auth} -H "X-Workspace-Id: $WS" -H 'content-type: application/json' `
-    + `-d '{"text":"Hello","model":"${model}","endpoint":"openAI","conversationId":null}'`;
+  const chat = (model: string, extra = '') => `curl -s -X POST $GW/api/agents/chat/openAI ${auth} -H "X-Workspace-Id: $WS" -H 'content-type: application/json' `
+    + `-d '{"text":"Hello","model":"${model}","endpoint":"openAI","conversationId":null${extra}}'`;
+  const withMcp = (server: string) => chat('gpt-4o', `,"ephemeralAgent":{"mcp":["${server}"]}`);
   const rule = '-'.repeat(78);
   say(rule);
   say(`GEKO gateway demo: ${gatewayUrl}`);
@@ -141,6 +153,7 @@ function printBanner(gatewayUrl: string, fakeUrl: string, token: string, rows: D
   say(`  tenant     "Demo Co", user ${DEMO_EMAIL} (owner), workspaces "Demo workspace" and "Research"`);
   say(`  models     Demo workspace: ${DEMO_MODELS.join(', ')} (200000 tokens / 1000 requests a month)`);
   say(`             Research: ${DEMO_RESEARCH_MODELS.join(', ')} (50000 tokens / 200 requests a month); maxTokens ${DEMO_MAX_TOKENS}`);
+  say(`  MCP        Demo workspace: ${DEMO_MCPS.join(', ')} enabled (any other server or built-in tool is refused); storage ${DEMO_FILES_LIMIT_MB} MB`);
   say(rule);
   say('Try it from another terminal (the token is valid for 12 hours):');
   say();
@@ -162,6 +175,12 @@ function printBanner(gatewayUrl: string, fakeUrl: string, token: string, rows: D
   say(`curl -s $GW/api/models ${auth} -H "X-Workspace-Id: $WS"`);
   say('# 6. without a workspace the chat is refused with a pointer to the chooser (400 workspace_required)');
   say(`curl -s -X POST $GW/api/agents/chat/openAI ${auth} -H 'content-type: application/json' -d '{"text":"Hi","model":"gpt-4o","endpoint":"openAI"}'`);
+  say(`# 7. MCP servers: ${DEMO_MCPS[0]} is enabled (admitted); jira is not (403 mcp_not_enabled, details.name "jira")`);
+  say(withMcp(DEMO_MCPS[0]!));
+  say(`${withMcp('jira')} -w '\\nHTTP %{http_code}\\n'`);
+  say('# 8. upload a file: held against the storage limit, then counted in files_used (whole MB); delete it by its file_id');
+  say(`curl -s $GW/api/files ${auth} -H "X-Workspace-Id: $WS" -F endpoint=agents -F file_id=$(node -p 'crypto.randomUUID()') -F file=@README.md`);
+  say(`curl -s -X DELETE $GW/api/files ${auth} -H "X-Workspace-Id: $WS" -H 'content-type: application/json' -d '{"files":[{"file_id":"<file_id>","filepath":"x"}]}'`);
   say();
   say('Choose a workspace in a browser, as a LibreChat user would:');
   say(`  1. sign in to the fake LibreChat: ${gatewayUrl}/login (email ${DEMO_EMAIL}, any password)`);
@@ -194,7 +213,9 @@ async function start(): Promise<void> {
     PORT: String(port), HOST: '127.0.0.1', MIGRATE_ON_START: 'false', LOG_LEVEL: 'info', SHUTDOWN_DEADLINE: '5s',
   });
   const gatewayPort = await startGateway(env);
-  printBanner(`http://127.0.0.1:${gatewayPort}`, state.fake.url, await signToken(jwtSecret), rows);
+  const token = await signToken(jwtSecret);
+  await showMcpRefusal(`http://127.0.0.1:${gatewayPort}`, token, rows.workspaceId);
+  printBanner(`http://127.0.0.1:${gatewayPort}`, state.fake.url, token, rows);
 }
 
 // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal and relayed by tsx), and a

@@ -45,8 +45,9 @@ for _ in $(seq 1 240); do
 done
 gateway_url="$(sed -n 's/^export GW=//p' "$work/demo.log")"
 demo_token="$(sed -n 's/^export TOKEN=//p' "$work/demo.log")"
-[ -n "$gateway_url" ] && [ -n "$demo_token" ] || { tail -30 "$work/demo.log"; fail "npm run demo printed no GW/TOKEN within 120 s"; }
-npx tsx scripts/demo-check.ts "$gateway_url" "$demo_token" || { tail -30 "$work/demo.log"; fail "the demo's steps"; }
+demo_workspace="$(sed -n 's/^export WS=\([^ ]*\).*/\1/p' "$work/demo.log")"
+[ -n "$gateway_url" ] && [ -n "$demo_token" ] && [ -n "$demo_workspace" ] || { tail -30 "$work/demo.log"; fail "npm run demo printed no GW/TOKEN/WS within 120 s"; }
+npx tsx scripts/demo-check.ts "$gateway_url" "$demo_token" "$demo_workspace" || { tail -30 "$work/demo.log"; fail "the demo's steps"; }
 kill -INT -- "-$demo_pid"
 wait "$demo_pid"
 demo_pid=""

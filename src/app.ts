@@ -11,6 +11,7 @@ import { createChatLookups } from './admission/chat-lookups.ts';
 import { createTokenVerifier } from './auth/verify-token.ts';
 import type { Config } from './config.ts';
 import { registerDashboardRoutes } from './dashboard/routes.ts';
+import { createFileRequests } from './files/file-requests.ts';
 import type { Sql } from './db/sql.ts';
 import { GatewayError } from './errors.ts';
 import type { AppEnv } from './http/app-env.ts';
@@ -56,7 +57,8 @@ export function buildGateway(deps: GatewayDeps) {
   const chatLookups = createChatLookups({ target: config.librechatUrl, agent: upstream.agent });
   const state = { draining: false };
   const lists = createListFilter({ sql, config, verifyToken, upstream, logger });
-  const handleClient = createClientHandler({ config, sql, logger, upstream, verifyToken, admission, chatLookups, meter, metrics, lists });
+  const files = createFileRequests({ config, sql, logger, upstream, verifyToken, instanceId: deps.instanceId });
+  const handleClient = createClientHandler({ config, sql, logger, upstream, verifyToken, admission, chatLookups, meter, metrics, lists, files });
 
   const app = new Hono<AppEnv>();
   registerDashboardRoutes(app, { sql, config, logger });

@@ -9,6 +9,7 @@ import { buildGateway } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
+import { startUploadHoldSweep } from './files/upload-sweep.ts';
 import { createLogger } from './log.ts';
 import { answerConnect } from './proxy/request-target.ts';
 import { markInstanceStopped, registerInstance, startSweeper } from './metering/sweeper.ts';
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
     sql, logger, instanceId, heldUsageIds: gateway.meter.heldUsageIds, reservationTtlMs: config.reservationTtlMs,
     instanceStaleMs: config.instanceStaleMs, intervalMs: config.sweepIntervalMs,
   });
+  const uploadSweep = startUploadHoldSweep({ sql, logger, instanceId, instanceStaleMs: config.instanceStaleMs, intervalMs: config.sweepIntervalMs });
 
   // Uploads may take long, so no whole-request timeout; slow headers may not (slowloris), and Node only
   // checks that every connectionsCheckingInterval. Keep-alive outlives Fly's proxy idle timeout.
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
     await gateway.meter.drain(config.shutdownDeadlineMs);
     sweeper.stop();
     metricsServer?.close();
+    uploadSweep.stop();
     await markInstanceStopped(sql, instanceId).catch(() => undefined);
     server.closeAllConnections();
     gateway.close();

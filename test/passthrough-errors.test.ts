@@ -44,7 +44,8 @@ describe('LibreChat unreachable or broken: 502 upstream_unavailable', () => {
   it('a refused connection answers 502 in the error shape, for bodiless and streamed requests alike', async () => {
     const requestId = `refused-${randomUUID()}`;
     expectError(await send(nowhere.url, '/api/convos?pageNumber=1', { headers: { 'x-request-id': requestId } }), 502, 'upstream_unavailable', requestId);
-    const upload = await send(nowhere.url, '/api/files', {
+    // A streamed body on a pass-through route (an avatar: no File record, so no storage admission first).
+    const upload = await send(nowhere.url, '/api/files/images/avatar', {
       method: 'POST', headers: { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' }, body: [Buffer.alloc(256 * 1024, 1), Buffer.alloc(1024, 2)],
     });
     expectError(upload, 502, 'upstream_unavailable');

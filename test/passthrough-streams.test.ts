@@ -9,6 +9,7 @@ import { baseEnv, startGatewayProcess } from './helpers/gateway.ts';
 import { startHarness, type Harness } from './helpers/harness.ts';
 import { librechatToken } from './helpers/jwt.ts';
 import { send } from './helpers/raw-http.ts';
+import { seedWorkspace } from './helpers/seed.ts';
 
 let h: Harness;
 beforeAll(async () => { h = await startHarness(); });
@@ -51,7 +52,9 @@ describe('uploads stream through, never buffered whole', () => {
     // A gateway process of its own, so its resident memory is its alone (/proc/<pid>/status).
     const gw = await startGatewayProcess(baseEnv(h.db.url, h.upstream.url));
     try {
-      const token = await librechatToken('uploader@example.com');
+      // An upload that stores a file is admitted against the workspace's storage (files_limit 100 MB by default).
+      const ws = await seedWorkspace(h.db.sql);
+      const token = await librechatToken(ws.email);
       const requestId = `upload-${randomUUID()}`;
       const boundary = `----geko${randomUUID()}`;
       const headers = (length: number) => ({ authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(length) });
@@ -69,7 +72,7 @@ describe('uploads stream through, never buffered whole', () => {
       const peak = await memoryKiB(gw.child.pid!, 'VmHWM');
       expect(reply.status, reply.text).toBe(200);
       expect(reachedUpstreamEarly).toBe(true);
-      expect(JSON.parse(reply.text)).toEqual({ bytes: upload.length, sha256: upload.digest() });
+      expect(JSON.parse(reply.text)).toMatchObject({ bytes: 50 * MiB, body_bytes: upload.length, body_sha256: upload.digest() });
       const seen = await h.upstream.control.waitFor((e) => e.headers['x-request-id'] === requestId && e.status !== null);
       expect(seen.headers['content-length']).toBe(String(upload.length));
       expect(seen.headers['content-type']).toBe(`multipart/form-data; boundary=${boundary}`);
@@ -83,8 +86,9 @@ describe('uploads stream through, never buffered whole', () => {
     }
   });
 
-  it('an upload the client abandons mid-body is cancelled upstream too', async () => {
-    const token = await librechatToken('uploader@example.com');
+  it('an upload the client abandons mid-body is cancelled upstream too, and its hold given back', async () => {
+    const ws = await seedWorkspace(h.db.sql);
+    const token = await librechatToken(ws.email);
     const requestId = `abandon-${randomUUID()}`;
     const req = http.request(`${h.gw.url}/api/files`, {
       method: 'POST', agent: false,
@@ -97,6 +101,14 @@ describe('uploads stream through, never buffered whole', () => {
     const seen = await h.upstream.control.waitFor((e) => e.headers['x-request-id'] === requestId && e.closedEarly, 3_000);
     expect(seen.status).toBeNull();
     expect(seen.bodyBytes).toBeNull();
+    for (let i = 0; ; i += 1) {
+      const [row] = await h.db.sql<{ status: string }[]>`SELECT status FROM workspace_files WHERE request_id = ${requestId}`;
+      if (row?.status === 'released') break;
+      if (i > 100) throw new Error(`hold not given back: ${row?.status}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const [storage] = await h.db.sql<{ held: string }[]>`SELECT held_bytes::text AS held FROM workspace_storage WHERE workspace_id = ${ws.workspaceId}`;
+    expect(storage!.held).toBe('0');
   });
 });
 

@@ -12,6 +12,10 @@ import type { Sql } from '../src/db/sql.ts';
 import { settleUsage } from '../src/metering/settle.ts';
 import { findStreamHolder, recordStreamHolder } from '../src/metering/stream-routing.ts';
 import { expireStaleHolds } from '../src/metering/sweeper.ts';
+import { holdUploadStatement } from '../src/files/hold.ts';
+import { reconcileFilesStatement } from '../src/files/reconcile.ts';
+import { deleteFilesStatement, settleStoredUpload } from '../src/files/settle.ts';
+import { expireUploadHolds } from '../src/files/upload-sweep.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
 
@@ -64,6 +68,11 @@ beforeAll(async () => {
                SELECT gen_random_uuid(), ${ws.tenantId}, 'colleague-' || i || '@example.com' FROM generate_series(1, 3000) i`;
   await db.sql`INSERT INTO workspaces (workspace_id, tenant_id, name, created_by)
                SELECT gen_random_uuid(), ${ws.tenantId}, 'Team ' || i, ${ws.userId} FROM generate_series(1, 1000) i`;
+  // 20,000 stored files, so the file statements' plans are read against a table that is not small.
+  await db.sql`INSERT INTO workspace_files (upload_id, file_id, request_id, tenant_id, workspace_id, user_id, status, hold_bytes, bytes, stored_at)
+               SELECT gen_random_uuid(), 'f-' || gen_random_uuid(), 'seed', tenant_id, workspace_id, created_by, 'stored', 10, 10, timezone('UTC', now())
+               FROM workspaces WHERE name = 'W'`;
+  await db.sql`INSERT INTO workspace_storage (workspace_id, stored_bytes) SELECT workspace_id, 10 FROM workspaces WHERE name = 'W'`;
   await db.sql`ANALYZE`;
   // Many open holds, and no ANALYZE since: the state a long-lived connection planned in.
   for (let i = 0; i < OPEN_HOLDS; i += 1) await admit(db.sql);
@@ -124,6 +133,45 @@ describe('generic plans with many open holds', () => {
     expect(row).toEqual({ status: 'settled', total_tokens: 70 });
     const after = await db.sql<{ tokens_used: number }[]>`SELECT tokens_used FROM workspace_quotas WHERE workspace_id = ${ws.workspaceId}`;
     expect(after[0]!.tokens_used).toBe(before[0]!.tokens_used);
+  });
+});
+
+describe('the MCP check', () => {
+  it('an admission that asks for tools reads enabled_mcps from the workspace\'s own config row, scanning no whole table', async () => {
+    await db.sql`UPDATE workspace_config SET enabled_mcps = '["git*", "web_search"]' WHERE workspace_id = ${ws.workspaceId}`;
+    const plan = await planOf(async () => {
+      const [row] = await admitChatStatement(generic, {
+        who: claimed(), req: facts(), slots: [['gpt-4o']], promptTokens: 5, bodyOutputCap: null, usageId: randomUUID(), instanceId,
+        tools: ['github', 'web_search'],
+      });
+      expect(row?.code).toBeNull();
+    });
+    expect(plan).toMatch(/Update on workspace_quotas/);
+    for (const table of ['tenants', 'users', 'workspaces', 'workspace_members', 'workspace_config', 'workspace_quotas', 'chat_usage']) {
+      expect(plan).not.toMatch(new RegExp(`Seq Scan on ${table}\\b`));
+    }
+  });
+});
+
+describe('the file statements', () => {
+  it('hold, settle, delete and reconcile reach their rows by key, scanning no whole table', async () => {
+    const uploadId = randomUUID();
+    const fileId = `file-${randomUUID()}`;
+    const who = claimed();
+    const plan = await planOf(async () => {
+      const [held] = await holdUploadStatement(generic, {
+        who, upload: { uploadId, requestId: randomUUID(), route: '/api/files', holdBytes: 1_000, instanceId, ipAddress: null, userAgent: null },
+      });
+      expect(held?.code).toBeNull();
+      expect(await settleStoredUpload(generic, { uploadId, fileId, bytes: 900 })).toBe(true);
+      const deleted = await deleteFilesStatement(generic, { who, requestId: randomUUID(), fileIds: [fileId], ipAddress: null, userAgent: null });
+      expect(deleted).toHaveLength(1);
+      await reconcileFilesStatement(generic, { who, requestId: randomUUID(), listed: { fileIds: [], bytes: [] }, askedAt: new Date(), ipAddress: null, userAgent: null });
+      await expireUploadHolds(generic, { instanceId, instanceStaleMs: 60_000 });
+    });
+    for (const table of ['tenants', 'users', 'workspaces', 'workspace_members', 'workspace_config', 'workspace_quotas', 'workspace_files', 'workspace_storage']) {
+      expect(plan).not.toMatch(new RegExp(`Seq Scan on ${table}\\b`));
+    }
   });
 });
 

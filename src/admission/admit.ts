@@ -50,7 +50,8 @@ export interface QuotaView {
 }
 
 export interface Admission {
-  admitChat(who: IdentityInput, req: RequestFacts, facts: ChatRequestFacts): Promise<AdmittedChat>;
+  /** `tools`: the MCP servers and built-in tools the body asks for (chat-tools.ts readChatTools). */
+  admitChat(who: IdentityInput, req: RequestFacts, facts: ChatRequestFacts, tools?: string[]): Promise<AdmittedChat>;
   checkQuota(who: IdentityInput, req: RequestFacts): Promise<DecisionRow>;
   readQuota(who: IdentityInput): Promise<QuotaView>;
   /** Statements waiting for or holding a pooled connection (a metrics gauge). */
@@ -95,6 +96,9 @@ function modelDenial(model: string, notes: Record<string, string>): GatewayError
 function denial(row: DecisionRow, context: DenialContext = {}): GatewayError {
   const code = isErrorCode(row.code) ? row.code : 'internal';
   if (code === 'model_not_enabled' && typeof row.denied_model === 'string') return modelDenial(row.denied_model, context.notes ?? {});
+  if (code === 'mcp_not_enabled' && row.mcp_name) {
+    return new GatewayError(code, `The MCP server or tool "${row.mcp_name}" is not enabled for this workspace.`, { name: row.mcp_name });
+  }
   if (code !== 'quota_exceeded') return new GatewayError(code);
   const headers: Record<string, string> = row.retry_after !== null ? { 'retry-after': String(row.retry_after) } : {};
   const resetAt = toIso(row.reset_at);
@@ -170,11 +174,11 @@ export function createAdmission(deps: AdmissionDeps): Admission {
   }
 
   return {
-    async admitChat(who, req, facts) {
+    async admitChat(who, req, facts, tools = []) {
       const usageId = randomUUID();
       const promptTokens = promptHoldTokens(facts.promptText);
       const row = await decide(admitChatStatement(deps.sql, {
-        who, req, slots: facts.slots, promptTokens, bodyOutputCap: facts.bodyOutputCap, usageId, instanceId: deps.instanceId,
+        who, req, slots: facts.slots, promptTokens, bodyOutputCap: facts.bodyOutputCap, usageId, instanceId: deps.instanceId, tools,
       }), usageId, { promptTokens, notes: facts.refusalNotes });
       const quotaHeaders: Record<string, string> = {
         'x-quota-tokens-remaining': String(Math.max(0, (row.tokens_limit ?? 0) - (row.tokens_used ?? 0))),

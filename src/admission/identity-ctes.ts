@@ -103,7 +103,7 @@ export function identityCtes(sql: Sql, who: IdentityInput, viewerMayPass: boolea
              u.user_id, u.status AS u_status, u.deleted_at AS u_deleted,
              w.workspace_id, w.status AS w_status, w.deleted_at AS w_deleted,
              m.role AS m_role, cfg.enabled_models, cfg.enabled_mcps, cfg.custom_settings,
-             q.quota_id, q.tokens_limit, q.tokens_used, q.requests_limit, q.requests_used, q.reset_at,
+             q.quota_id, q.tokens_limit, q.tokens_used, q.requests_limit, q.requests_used, q.reset_at, q.files_limit, q.files_used,
              (q.reset_at IS NOT NULL AND q.reset_at <= clock.now_utc) AS reset_due
       FROM clock CROSS JOIN pick
       LEFT JOIN tenants t ON t.tenant_id = ${chosenTenant(sql, who)}

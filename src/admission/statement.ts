@@ -40,6 +40,8 @@ export interface DecisionRow {
   enabled_mcps?: unknown;
   /** On model_not_enabled: the name the first slot with no enabled alternative stands for (its last one). */
   denied_model?: string | null;
+  /** The first MCP server or built-in tool enabled_mcps does not admit (mcp_not_enabled), else null. */
+  mcp_name?: string | null;
 }
 
 /**
@@ -75,10 +77,37 @@ function firstModelNotEnabled(sql: Sql, slots: ModelSlot[]): PendingQuery<Row[]>
   return sql`CASE WHEN jsonb_typeof(decided.enabled_models) IS DISTINCT FROM 'array' THEN ${slotName(slots[0] ?? [])}::text${tests} END`;
 }
 
+/**
+ * The first of `tools` that `enabled_mcps` does not admit, or NULL: the models' rule and test (each name
+ * against the entries that would admit it, with one `?|`), over a JSON array only. The entries of all names
+ * travel as one flat array with the position of the name each belongs to, so the statement text is the
+ * same whatever the number of names; a chat that asks for none keeps the statement it had.
+ */
+function firstToolNotEnabled(sql: Sql, tools: string[]): PendingQuery<Row[]> {
+  if (tools.length === 0) return sql`NULL::text`;
+  const entries: string[] = [];
+  const owners: number[] = [];
+  tools.forEach((tool, index) => {
+    for (const entry of entriesAdmitting([tool])) {
+      entries.push(entry);
+      owners.push(index + 1);
+    }
+  });
+  return sql`(
+    SELECT t.name FROM unnest(${tools}::text[]) WITH ORDINALITY AS t(name, ord)
+    WHERE NOT COALESCE(jsonb_typeof(decided.enabled_mcps) = 'array' AND decided.enabled_mcps ?| ARRAY(
+            SELECT e.entry FROM unnest(${entries}::text[], ${owners}::int[]) AS e(entry, owner) WHERE e.owner = t.ord), false)
+    ORDER BY t.ord LIMIT 1)`;
+}
+
 /** The chat admission: decide, and on admit take the hold, count the request, write chat_usage and chat_sent. */
 export function admitChatStatement(
   sql: Sql,
-  input: { who: IdentityInput; req: RequestFacts; slots: ModelSlot[]; promptTokens: number; bodyOutputCap: number | null; usageId: string; instanceId: string },
+  input: {
+    who: IdentityInput; req: RequestFacts; slots: ModelSlot[]; promptTokens: number; bodyOutputCap: number | null; usageId: string; instanceId: string;
+    /** MCP servers and built-in tools the chat asks for (chat-tools.ts); each must be enabled. */
+    tools?: string[];
+  },
 ): PendingQuery<DecisionRow[]> {
   const { who, req } = input;
   return sql<DecisionRow[]>`
@@ -92,13 +121,15 @@ export function admitChatStatement(
             WHEN 'string' THEN CASE WHEN (decided.custom_settings ->> 'maxTokens') ~ '^[0-9]{1,12}$'
                                     THEN (decided.custom_settings ->> 'maxTokens')::bigint END
           END, ${input.bodyOutputCap}::bigint, 0))::int AS hold,
-        ${firstModelNotEnabled(sql, input.slots)} AS denied_model
+        ${firstModelNotEnabled(sql, input.slots)} AS denied_model,
+        ${firstToolNotEnabled(sql, input.tools ?? [])} AS mcp_denied
       FROM decided
     ),
     decision AS (
       SELECT sized.*, CASE
         WHEN identity_code IS NOT NULL THEN identity_code
         WHEN denied_model IS NOT NULL THEN 'model_not_enabled'
+        WHEN mcp_denied IS NOT NULL THEN 'mcp_not_enabled'
         WHEN quota_id IS NULL THEN 'quota_not_configured'
         WHEN eff_requests_used >= requests_limit THEN 'quota_exceeded'
         WHEN eff_tokens_used >= tokens_limit OR eff_tokens_used::bigint + hold > tokens_limit THEN 'quota_exceeded'
@@ -147,7 +178,8 @@ export function admitChatStatement(
                THEN jsonb_build_object('request_id', ${req.requestId}::text, 'endpoint', ${req.endpoint}::text,
                                        'model', ${req.model}::text, 'hold_tokens', f.hold, 'usage_id', ${input.usageId}::text)
                ELSE jsonb_strip_nulls(jsonb_build_object('request_id', ${req.requestId}::text, 'endpoint', ${req.endpoint}::text,
-                                       'model', ${req.model}::text, 'code', f.final_code, 'kind', f.quota_kind)) END,
+                                       'model', ${req.model}::text, 'code', f.final_code, 'kind', f.quota_kind,
+                                       'name', CASE WHEN f.final_code = 'mcp_not_enabled' THEN f.mcp_denied END)) END,
              ${req.ipAddress}, ${req.userAgent},
              CASE WHEN f.admitted THEN 'success' ELSE 'failed' END,
              CASE WHEN f.admitted THEN NULL ELSE f.final_code END
@@ -160,7 +192,8 @@ export function admitChatStatement(
            COALESCE(f.new_reset_at, f.eff_reset_at) AS reset_at,
            CASE WHEN f.eff_reset_at IS NOT NULL THEN GREATEST(0, ceil(extract(epoch FROM f.eff_reset_at - f.now_utc)))::float8 END AS retry_after,
            f.hold, f.enabled_models, f.enabled_mcps,
-           CASE WHEN f.final_code = 'model_not_enabled' THEN f.denied_model END AS denied_model
+           CASE WHEN f.final_code = 'model_not_enabled' THEN f.denied_model END AS denied_model,
+           CASE WHEN f.final_code = 'mcp_not_enabled' THEN f.mcp_denied END AS mcp_name
     FROM outcome f`;
 }
 

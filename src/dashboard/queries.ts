@@ -111,6 +111,9 @@ export interface WorkspaceUsage {
   tokensUsed: number;
   requestsLimit: number;
   requestsUsed: number;
+  /** File storage in MB: files_used is the gateway's count of stored bytes, rounded up (src/files/). */
+  filesLimit: number;
+  filesUsed: number;
   resetAt: Date | null;
   periodStart: Date;
   periodEnd: Date;
@@ -124,11 +127,12 @@ export interface WorkspaceUsage {
  * choice). Then each period's daily tokens by model.
  */
 export async function loadWorkspaceUsage(sql: Sql, tenantId: string): Promise<WorkspaceUsage[]> {
-  const workspaces = await sql<{ workspace_id: string; name: string; status: string | null; has_quota: boolean; tokens_limit: number; tokens_used: number; requests_limit: number; requests_used: number; reset_at: Date | null; period_start: Date; period_end: Date }[]>`
+  const workspaces = await sql<{ workspace_id: string; name: string; status: string | null; has_quota: boolean; tokens_limit: number; tokens_used: number; requests_limit: number; requests_used: number; files_limit: number; files_used: number; reset_at: Date | null; period_start: Date; period_end: Date }[]>`
     WITH clock AS (SELECT timezone('UTC', now()) AS now_utc),
     quota AS (
       SELECT w.workspace_id, w.name, w.status, q.quota_id IS NOT NULL AS has_quota,
              COALESCE(q.tokens_limit, 0) AS tokens_limit, COALESCE(q.requests_limit, 0) AS requests_limit,
+             COALESCE(q.files_limit, 0) AS files_limit, COALESCE(q.files_used, 0) AS files_used,
              CASE WHEN q.reset_at <= c.now_utc THEN 0 ELSE COALESCE(q.tokens_used, 0) END AS tokens_used,
              CASE WHEN q.reset_at <= c.now_utc THEN 0 ELSE COALESCE(q.requests_used, 0) END AS requests_used,
              CASE WHEN q.reset_at <= c.now_utc THEN geko_next_reset(q.reset_at, c.now_utc) ELSE q.reset_at END AS reset_at,
@@ -137,7 +141,7 @@ export async function loadWorkspaceUsage(sql: Sql, tenantId: string): Promise<Wo
       LEFT JOIN workspace_quotas q ON q.workspace_id = w.workspace_id
       WHERE w.tenant_id = ${tenantId}::uuid AND w.deleted_at IS NULL AND w.status IS DISTINCT FROM 'deleted'
     )
-    SELECT workspace_id, name, status, has_quota, tokens_limit, tokens_used, requests_limit, requests_used, reset_at,
+    SELECT workspace_id, name, status, has_quota, tokens_limit, tokens_used, requests_limit, requests_used, files_limit, files_used, reset_at,
            CASE WHEN reset_at - interval '1 month' <= now_utc THEN reset_at - interval '1 month'
                 ELSE date_trunc('month', now_utc) END AS period_start,
            CASE WHEN reset_at - interval '1 month' <= now_utc THEN reset_at
@@ -157,6 +161,7 @@ export async function loadWorkspaceUsage(sql: Sql, tenantId: string): Promise<Wo
   return workspaces.map((w) => ({
     workspaceId: w.workspace_id, name: w.name, status: w.status, hasQuota: w.has_quota,
     tokensLimit: w.tokens_limit, tokensUsed: w.tokens_used, requestsLimit: w.requests_limit, requestsUsed: w.requests_used,
+    filesLimit: w.files_limit, filesUsed: w.files_used,
     resetAt: w.reset_at, periodStart: w.period_start, periodEnd: w.period_end,
     daily: daily.filter((d) => d.workspace_id === w.workspace_id).map((d) => ({ day: d.day, model: d.model, tokens: Number(d.tokens) })),
   }));

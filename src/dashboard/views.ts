@@ -64,7 +64,7 @@ function figure(label: string, used: number, limit: number, field: string): Safe
 function workspaceSection(w: WorkspaceUsage): SafeHtml {
   const status = w.status && w.status !== 'active' ? html`<span class="badge">${w.status}</span>` : '';
   const quota = w.hasQuota
-    ? html`<div class="figures">${figure('Tokens', w.tokensUsed, w.tokensLimit, 'tokens')}${figure('Requests', w.requestsUsed, w.requestsLimit, 'requests')}
+    ? html`<div class="figures">${figure('Tokens', w.tokensUsed, w.tokensLimit, 'tokens')}${figure('Requests', w.requestsUsed, w.requestsLimit, 'requests')}${figure('Storage (MB)', w.filesUsed, w.filesLimit, 'files')}
   <div class="figure"><div class="label">Next reset</div><div class="reset" data-reset-at="${w.resetAt?.toISOString() ?? ''}">${formatUtc(w.resetAt)}</div></div></div>`
     : html`<p>No quota configured: chats in this workspace are refused (quota_not_configured).</p>`;
   const period = `${w.periodStart.toISOString().slice(0, 10)} – ${w.periodEnd.toISOString().slice(0, 10)}`;

@@ -7,11 +7,14 @@ import { identityInput } from '../admission/admit.ts';
 import { assertJsonChatBody } from '../admission/body-media-type.ts';
 import type { ChatLookupSources } from '../admission/chat-lookups.ts';
 import { conversationNamedIn, readChatRequest } from '../admission/chat-request.ts';
+import { readChatTools, specToolsLookup } from '../admission/chat-tools.ts';
 import type { RequestFacts } from '../admission/statement.ts';
 import { principalFromClaims, type Principal } from '../auth/principal.ts';
 import type { TokenVerifier } from '../auth/verify-token.ts';
 import type { Config } from '../config.ts';
 import type { Sql } from '../db/sql.ts';
+import type { FileRequests } from '../files/file-requests.ts';
+import { classifyFileRoute } from '../files/file-routes.ts';
 import { findStreamHolder } from '../metering/stream-routing.ts';
 import { GatewayError } from '../errors.ts';
 import { sendError } from '../http/respond.ts';
@@ -42,6 +45,8 @@ export interface ClientHandlerDeps {
   metrics: Pick<Metrics, 'countRequest'>;
   /** Filters LibreChat's model and MCP lists to the caller's workspace (src/web-client/). */
   lists?: ListFilter;
+  /** Uploads that store a file and file deletes (src/files/); without it they pass through. */
+  files?: FileRequests;
 }
 
 /** What one request's log line says; filled in as the request goes (never tokens, cookies or bodies). */
@@ -92,10 +97,12 @@ export function createClientHandler(deps: ClientHandlerDeps) {
     const body = parseJsonObject(raw);
     const lookups = deps.chatLookups.forCaller({ authorization, key: principal.subjectKey });
     const facts = await readChatRequest(route.kind, route.endpoint, body, lookups);
+    // The MCP servers and tools the chat asks for, a named model spec's among them (ephemeral chats only).
+    const tools = route.kind === 'chat_start' ? readChatTools(body, await specToolsLookup(body, lookups.modelSpecs)) : [];
     const who = identityInput(principal, req, config.trustProxy);
     record.model = facts.model;
     record.endpoint = facts.endpoint;
-    const admitted = await deps.admission.admitChat(who, requestFacts(req, requestId, facts.endpoint, facts.model, facts.conversationId), facts);
+    const admitted = await deps.admission.admitChat(who, requestFacts(req, requestId, facts.endpoint, facts.model, facts.conversationId), facts, tools);
     Object.assign(record, { tenant_id: admitted.tenantId, workspace_id: admitted.workspaceId, hold_tokens: admitted.hold, usage_id: admitted.usageId });
     const upstreamHeaders = identityHeaders(requestId, admitted.tenantId, admitted.workspaceId);
     Object.assign(req.headers, upstreamHeaders);
@@ -182,7 +189,13 @@ export function createClientHandler(deps: ClientHandlerDeps) {
           throw new GatewayError('invalid_request', target.ok ? undefined : target.reason);
         case 'pass': {
           // The classified path is the forwarded one (req.url was set from the same decided target).
-          const list = deps.lists && target.ok ? classifyListRoute(req.method ?? 'GET', target.path) : undefined;
+          const path = target.ok ? target.path : '/';
+          const fileRoute = deps.files ? classifyFileRoute(req.method ?? 'GET', path) : undefined;
+          if (fileRoute) {
+            record.route = fileRoute.kind;
+            return await deps.files!(fileRoute, req, res, record);
+          }
+          const list = deps.lists ? classifyListRoute(req.method ?? 'GET', path) : undefined;
           if (list) return await deps.lists!.handle(req, res, list, requestId);
           return upstream.forward(req, res, { requestId });
         }

@@ -38,6 +38,7 @@ const SENTENCES: Partial<Record<ErrorCode | string, string>> = {
   role_forbidden: `Your role in this workspace is viewer, which may read but not chat. Ask a workspace admin for member access, or choose another workspace at ${CHOOSER_PATH}.`,
   model_not_enabled: 'The model you chose is not enabled for your workspace. Choose another one in the model menu.',
   quota_exceeded: 'Your workspace has used up its quota. Ask your workspace admin, or wait for the next reset.',
+  request_timeout: 'This message took too long to reach the service. Check your connection and send it again.',
   quota_not_configured: 'This workspace has no usage quota set up yet, so chats are paused. Ask your workspace admin to set one.',
   database_unavailable: 'The service cannot check your workspace\'s quota right now. Wait a minute and send the message again.',
   shutting_down: 'The service is restarting. Send the message again in a moment.',
@@ -84,6 +85,10 @@ export function librechatFields(error: GatewayError, context: RefusalContext): R
   }
   if (error.code === 'quota_exceeded' && (error.details?.kind === 'requests' || error.details?.kind === 'tokens')) {
     return quotaFields(error, context.now);
+  }
+  const tool = error.details?.name;
+  if (error.code === 'mcp_not_enabled' && typeof tool === 'string') {
+    return { type: 'google_error', info: plain(`The tool or MCP server "${tool}" is not enabled for your workspace. Turn it off for this chat, or ask your workspace admin to enable it.`) };
   }
   return { type: 'google_error', info: plain(SENTENCES[error.code] ?? error.message) };
 }

@@ -2,6 +2,7 @@
 // reading a bounded JSON body into the log, and the scenario's POST-level misbehaviour.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { StoredFile } from './files.ts';
 import type { JobManager } from './job-manager.ts';
 import { parseLikeLibreChat } from './body-parsers.ts';
 import { isObject, LOG_BODY_LIMIT, readBody, sendJson, type Json } from './http-util.ts';
@@ -27,6 +28,8 @@ export interface FakeState {
   sessions: Map<string, { id: string; email: string; username: string }>;
   /** `modelSpecs` of `GET /api/config` (LibreChat's librechat.yaml), set through the control API; null: none. */
   modelSpecs: unknown;
+  /** Files uploaded through `POST /api/files[/images]`, by file_id. */
+  files: Map<string, StoredFile>;
   jobs: JobManager;
   log: RequestLog;
 }

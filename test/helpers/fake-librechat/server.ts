@@ -10,7 +10,8 @@ import { authenticate, authenticateApiKey, sendJson } from './http-util.ts';
 import { chatCompletions, remoteModels, responses } from './openai.ts';
 import { RequestLog } from './request-log.ts';
 import type { Scenario } from './scenario.ts';
-import { control, echo, garbage, resetSocket, timedSse, uploadFile } from './test-routes.ts';
+import { deleteFiles, listFiles, uploadFile } from './files.ts';
+import { control, echo, garbage, resetSocket, timedSse } from './test-routes.ts';
 import {
   endpointsConfig, listAgents, login, loginPage, mcpConnectionStatus, mcpServers, mcpTools, MODEL_SPECS, refresh, sendExpressJson,
 } from './web-client.ts';
@@ -83,7 +84,10 @@ const ROUTES: Route[] = [
   route('GET', /^\/api\/agents\/([^/]+)$/, 'jwt', (ctx, p) => getAgent(ctx, param(p, 0))),
   route('GET', /^\/api\/agents\/([^/]+)\/expanded$/, 'jwt', (ctx, p) => getAgentExpanded(ctx, param(p, 0))),
   route('POST', /^\/api\/assistants\/(v1|v2)\/chat$/, 'jwt', (ctx, p) => assistantsChat(ctx, param(p, 0))),
-  route('POST', /^\/api\/files$/, 'jwt', (ctx) => uploadFile(ctx)),
+  route('POST', /^\/api\/files$/, 'jwt', (ctx) => uploadFile(ctx, ctx.state.files, false)),
+  route('POST', /^\/api\/files\/images$/, 'jwt', (ctx) => uploadFile(ctx, ctx.state.files, true)),
+  route('GET', /^\/api\/files$/, 'jwt', (ctx) => listFiles(ctx, ctx.state.files)),
+  route('DELETE', /^\/api\/files$/, 'jwt', (ctx) => deleteFiles(ctx, ctx.state.files)),
   route('GET', /^\/__fake\/sse$/, 'public', (ctx) => timedSse(ctx)),
   route('GET', /^\/__fake\/garbage$/, 'public', (ctx) => garbage(ctx)),
   route('GET', /^\/__fake\/reset-socket$/, 'public', (ctx) => resetSocket(ctx)),
@@ -169,6 +173,7 @@ export async function createFakeLibreChat(options: FakeLibreChatOptions = {}): P
     agents: new Map(),
     sessions: new Map(),
     modelSpecs: null,
+    files: new Map(),
     jobs: new JobManager(),
     log: new RequestLog(),
   };

@@ -1,5 +1,4 @@
-// Test-only routes under /__fake/ (echo, timed SSE, malformed and reset connections, the control API)
-// and the streamed `POST /api/files` upload, which hashes the body without holding it in memory.
+// Test-only routes under /__fake/ (echo, timed SSE, malformed and reset connections, the control API).
 import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -118,13 +117,6 @@ export function resetSocket(ctx: Ctx): void {
   ctx.req.socket.resetAndDestroy();
 }
 
-/** `POST /api/files`: multipart bodies of any size are hashed as they stream, never buffered. */
-export async function uploadFile(ctx: Ctx): Promise<void> {
-  const digest = await digestBody(ctx);
-  if (!digest) return;
-  sendJson(ctx.res, 200, { bytes: digest.bytes, sha256: digest.sha256 });
-}
-
 const CONTROL_BODY_LIMIT = 1024 * 1024;
 
 /** The control API; true when `pathname` was one of its routes. */
@@ -140,6 +132,7 @@ export async function control(ctx: Ctx, pathname: string): Promise<boolean> {
     state.agents.clear();
     state.sessions.clear();
     state.modelSpecs = null;
+    state.files.clear();
     state.defaults = { ...state.baseDefaults };
     sendJson(res, 200, { ok: true });
   } else if (route === 'POST /__fake/defaults') {
