@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type InProcessGateway } from './helpers/gateway.ts';
 import { chatBody, postChat, startHarness, type Harness } from './helpers/harness.ts';
 import { librechatToken } from './helpers/jwt.ts';
-import { waitSettled } from './helpers/metering.ts';
+import { waitSettled, waitWorkspaceAtRest } from './helpers/metering.ts';
 import { quotaRow, seedWorkspace } from './helpers/seed.ts';
 
 let h: Harness;
@@ -42,8 +42,8 @@ describe('an exhausted pool', () => {
     const after = await postChat(tight.url, { token, body: chatBody() });
     expect(after.status).toBe(200);
     await waitSettled(h.db.sql, after.requestId);
-    // Give any statement that committed after its 503 time to be released, then check nothing leaked.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // A statement that committed after its 503 gives its hold back: wait for that, then check nothing leaked.
+    await waitWorkspaceAtRest(h.db.sql, ws.workspaceId);
     const rows = await h.db.sql<{ status: string; n: number }[]>`
       SELECT status, count(*)::int AS n FROM chat_usage WHERE workspace_id = ${ws.workspaceId} GROUP BY status`;
     expect(rows.find((r) => r.status === 'reserved')).toBeUndefined();

@@ -5,7 +5,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatBody, postChat, startHarness, upstreamSaw, type Harness } from './helpers/harness.ts';
 import { librechatToken } from './helpers/jwt.ts';
-import { completedAudit, parseFrames, waitSettled } from './helpers/metering.ts';
+import { completedAudit, parseFrames, waitSettled, waitWorkspaceAtRest } from './helpers/metering.ts';
 import { quotaRow, seedWorkspace } from './helpers/seed.ts';
 
 let h: Harness;
@@ -183,11 +183,8 @@ describe('clients that leave while the gateway decides', () => {
       req.end(JSON.stringify({ model: 'agent_x', stream: true, messages: [{ role: 'user', content: 'hi' }], __fake: { postDelayMs: 300 } }));
       setTimeout(() => req.destroy(), i % 2 === 0 ? i % 5 : 100);
     })));
-    for (let attempt = 0; attempt < 100; attempt += 1) {
-      const [row] = await h.db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM chat_usage WHERE workspace_id = ${ws.workspaceId} AND status = 'reserved'`;
-      if (row!.n === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    // The clients are gone before the gateway has decided: wait until its last statement has landed.
+    await waitWorkspaceAtRest(h.db.sql, ws.workspaceId);
     const rows = await h.db.sql<{ status: string; n: number }[]>`SELECT status, count(*)::int AS n FROM chat_usage WHERE workspace_id = ${ws.workspaceId} GROUP BY status`;
     expect(rows.find((r) => r.status === 'reserved')).toBeUndefined();
     const [sum] = await h.db.sql<{ tokens: number; counted: number }[]>`

@@ -25,6 +25,31 @@ export async function waitSettled(sql: Sql, requestId: string, timeoutMs = 8_000
   }
 }
 
+/**
+ * Waits until a workspace's chats are at rest: no hold `reserved`, and the same rows with the same statuses for
+ * `quietMs` (a client that left early closes its socket before the gateway has finished deciding, so the test
+ * cannot know when the last statement lands). Throws when they are still moving at the deadline; a hold that
+ * is never settled is then reported by the caller's own assertions on the rows.
+ */
+export async function waitWorkspaceAtRest(sql: Sql, workspaceId: string, opts: { quietMs?: number; timeoutMs?: number } = {}): Promise<void> {
+  const quietMs = opts.quietMs ?? 500;
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  let last = '';
+  let stableSince = Date.now();
+  for (;;) {
+    const rows = await sql<{ usage_id: string; status: string; total_tokens: number | null }[]>`
+      SELECT usage_id, status, total_tokens FROM chat_usage WHERE workspace_id = ${workspaceId} ORDER BY usage_id`;
+    const [quota] = await sql<{ tokens_used: number; requests_used: number }[]>`
+      SELECT tokens_used, requests_used FROM workspace_quotas WHERE workspace_id = ${workspaceId}`;
+    const state = JSON.stringify([rows, quota]);
+    if (state !== last) { last = state; stableSince = Date.now(); }
+    const reserved = rows.some((row) => row.status === 'reserved');
+    if (!reserved && Date.now() - stableSince >= quietMs) return;
+    if (Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export async function completedAudit(sql: Sql, requestId: string) {
   return sql<{ status: string; resource_id: string | null; error_message: string | null; details: Record<string, unknown> }[]>`
     SELECT status, resource_id, error_message, details FROM audit_logs
