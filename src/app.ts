@@ -44,7 +44,7 @@ export function buildGateway(deps: GatewayDeps) {
     jwtSecret: config.jwtSecret, jwksUrl: config.jwksUrl, issuer: config.jwtIssuer, audience: config.jwtAudience,
   });
   const meter = createMeter({
-    sql, logger, target: config.librechatUrl, idleTimeoutMs: config.streamIdleTimeoutMs, metrics, recordStreamHolders: config.flyMachineId !== undefined,
+    sql, logger, target: config.librechatUrl, idleTimeoutMs: config.streamIdleTimeoutMs, headersTimeoutMs: config.upstreamHeadersTimeoutMs, metrics, recordStreamHolders: config.flyMachineId !== undefined,
   });
   const admission = createAdmission({
     sql, instanceId: deps.instanceId, logger, statementTimeoutMs: config.dbStatementTimeoutMs, maxPending: config.dbMaxPending,

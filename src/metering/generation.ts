@@ -20,6 +20,8 @@ export interface GenerationDeps {
   agent: http.Agent;
   logger: Logger;
   idleTimeoutMs: number;
+  /** A subscription with no response headers within this is cut and resumed (LibreChat flushes them at once). */
+  headersTimeoutMs: number;
   historyLimitBytes: number;
   settle: (settlement: Settlement) => Promise<void>;
   /** Records the violation and asks LibreChat to end the generation; resolves once the audit row landed. */
@@ -102,9 +104,19 @@ export class Generation {
         accept: 'text/event-stream',
         'accept-encoding': 'identity',
       },
-    }, (res) => this.onSubscribed(res));
+    }, (res) => {
+      clearTimeout(headersTimer);
+      this.onSubscribed(res);
+    });
+    // Without this a subscription LibreChat never answers would hold its generation, and so its hold, for the
+    // life of the process: the sweeper leaves a hold this process still meters alone.
+    const headersTimer = setTimeout(() => request.destroy(new Error('no response headers')), this.deps.headersTimeoutMs);
+    headersTimer.unref();
     this.current = request;
-    request.on('error', () => this.onSubscriptionEnded());
+    request.on('error', () => {
+      clearTimeout(headersTimer);
+      this.onSubscriptionEnded();
+    });
   }
 
   private onSubscribed(res: IncomingMessage): void {

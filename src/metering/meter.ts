@@ -20,6 +20,8 @@ export interface MeterDeps {
   logger: Logger;
   target: URL;
   idleTimeoutMs: number;
+  /** How long the gateway's own subscription may wait for LibreChat's response headers (UPSTREAM_HEADERS_TIMEOUT). */
+  headersTimeoutMs: number;
   historyLimitBytes?: number;
   /** How long a finished generation stays here for late clients. */
   graceMs?: number;
@@ -97,7 +99,7 @@ export function createMeter(deps: MeterDeps) {
   function hold(ctx: ChatContext, started: { streamId: string; conversationId: string | undefined; generationCreatedAt: string | undefined }): void {
     const { streamId, conversationId, generationCreatedAt } = started;
     const generation = new Generation(
-      { target: deps.target, agent: subscriptionAgent, logger: deps.logger, idleTimeoutMs: deps.idleTimeoutMs,
+      { target: deps.target, agent: subscriptionAgent, logger: deps.logger, idleTimeoutMs: deps.idleTimeoutMs, headersTimeoutMs: deps.headersTimeoutMs,
         historyLimitBytes: deps.historyLimitBytes ?? 8 * 1024 * 1024, settle, onPolicyViolation: enforcement.endGeneration },
       { admitted: ctx.admitted, streamId, conversationId, authorization: ctx.authorization, subjectKey: ctx.subjectKey,
         promptText: ctx.promptText, upstreamHeaders: ctx.upstreamHeaders, generationCreatedAt },

@@ -103,7 +103,9 @@ export function streamChat(ctx: Ctx, streamId: string): void {
     sendJson(ctx.res, 409, { error: 'Generation replaced', code: 'GENERATION_REPLACED', streamId });
     return;
   }
-  job.subscribe(ctx.res, ctx.entry, ctx.url.searchParams.get('resume') === 'true');
+  const resume = ctx.url.searchParams.get('resume') === 'true';
+  if (job.takeSilentSubscription(resume)) return;
+  job.subscribe(ctx.res, ctx.entry, resume);
 }
 
 /** `POST /api/agents/chat/abort`. With no id at all it falls back to the caller's latest running job. */

@@ -58,6 +58,7 @@ export class Job {
   endedAt: number | null = null;
   replaced = false;
   private readonly scenario: Scenario;
+  private silenced = false;
   private readonly calls: LlmCall[];
   private readonly controller = new AbortController();
   private readonly subscribers = new Set<Subscriber>();
@@ -212,6 +213,13 @@ export class Job {
     for (const sub of this.subscribers) sub.res.end();
     this.subscribers.clear();
     this.onEnded(this);
+  }
+
+  /** True once, for the scenario's silent first subscription: the caller leaves that request unanswered. */
+  takeSilentSubscription(resume: boolean): boolean {
+    if (resume || !this.scenario.silentFirstSubscription || this.silenced) return false;
+    this.silenced = true;
+    return true;
   }
 
   subscribe(res: ServerResponse, entry: LogEntry | null, resume: boolean): void {

@@ -42,6 +42,8 @@ export interface Scenario {
   protocolV2: boolean;
   /** Destroy the POST's socket without any answer. */
   postDestroy: boolean;
+  /** The first stream GET that is not a resume gets no response headers at all (its socket is left open). */
+  silentFirstSubscription: boolean;
   /** Undefined: one call derived from the request (body.model, the endpoint, 812 in / 9 out). */
   calls?: LlmCall[];
   deltas: string[];
@@ -68,6 +70,7 @@ export const BASE_SCENARIO: Scenario = {
   answerDelayMs: 0,
   protocolV2: false,
   postDestroy: false,
+  silentFirstSubscription: false,
   deltas: DEFAULT_DELTAS,
   frameIntervalMs: 5,
   startDelayMs: 20,
@@ -133,6 +136,7 @@ export function parseScenario(value: unknown): Partial<Scenario> {
   }
   if ('postBody' in value) out.postBody = value.postBody;
   if (typeof value.postDestroy === 'boolean') out.postDestroy = value.postDestroy;
+  if (typeof value.silentFirstSubscription === 'boolean') out.silentFirstSubscription = value.silentFirstSubscription;
   if (typeof value.protocolV2 === 'boolean') out.protocolV2 = value.protocolV2;
   if (typeof value.emitTokenUsage === 'boolean') out.emitTokenUsage = value.emitTokenUsage;
   if (typeof value.errorMessage === 'string') out.errorMessage = value.errorMessage;
