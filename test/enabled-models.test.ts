@@ -94,16 +94,16 @@ describe('enabled_models matching', () => {
   });
 
   it('isEnabledBy (the lists\' rule) decides as the statement does, for random names and entries', async () => {
-    const char = fc.constantFrom('a', 'b', '-', 'é', '😀', '*');
-    const name = fc.array(char, { minLength: 1, maxLength: 4 }).map((chars) => chars.join(''));
-    const entry = fc.oneof(name, name.map((n) => `${n}*`), fc.constant('*'), fc.integer({ min: 0, max: 9 }));
+    const char = fc.constantFrom('a', 'b', '-', '.', 'é', '😀', '*');
+    const name = fc.array(char, { minLength: 1, maxLength: 5 }).map((chars) => chars.join(''));
+    const entry = fc.oneof(name, name.map((n) => `${n}*`), fc.constant('*'), fc.integer({ min: 0, max: 9 }), fc.constant(null));
     await fc.assert(
       fc.asyncProperty(fc.array(entry, { maxLength: 5 }), name, async (entries, model) => {
         const admitted = (await admissionCode(JSON.stringify(entries), [[model]])) === null;
         expect(isEnabledBy(entries, model)).toBe(admitted);
         expect(isEnabledBy(entries, model)).toBe(ruleAdmits(entries, [[model]]));
       }),
-      { numRuns: 100 },
+      { numRuns: 150 },
     );
     for (const notAList of [{ 'gpt-4o': true }, 'gpt-4o', '*', null, undefined, 5]) expect(isEnabledBy(notAList, 'gpt-4o')).toBe(false);
   });
