@@ -5,9 +5,9 @@
 // LibreChat's validators (ETag, Last-Modified) and says `Cache-Control: private, no-store`, so no cache
 // replays one workspace's list to another workspace or after a change; the client's own conditional headers
 // are dropped too, so LibreChat cannot answer 304 for a body the browser holds from before the filter.
-import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { identityInput } from '../admission/admit.ts';
+import { createLibreChatGet } from '../admission/librechat-get.ts';
 import { principalFromClaims } from '../auth/principal.ts';
 import { bearerToken, type TokenVerifier } from '../auth/verify-token.ts';
 import type { Config } from '../config.ts';
@@ -89,7 +89,7 @@ function relay(res: ServerResponse, upstreamRes: IncomingMessage, filter: (body:
 }
 
 export function createListFilter(deps: ListFilterDeps): ListFilter {
-  const client = deps.config.librechatUrl.protocol === 'https:' ? https : http;
+  const getFromLibreChat = createLibreChatGet({ target: deps.config.librechatUrl, agent: deps.upstream.agent, timeoutMs: 5_000 }, MAX_LIST_BYTES);
 
   /** The caller's entitlements, or undefined when the request does not resolve to a workspace. */
   async function entitlementsOf(req: IncomingMessage): Promise<Entitlements | undefined> {
@@ -114,26 +114,10 @@ export function createListFilter(deps: ListFilterDeps): ListFilter {
   }
 
   /** LibreChat's models answer for this caller (the endpoints list is filtered by it); undefined when not readable. */
-  function upstreamModels(authorization: string): Promise<Record<string, unknown> | undefined> {
-    return new Promise((resolve) => {
-      const url = new URL('/api/models', deps.config.librechatUrl);
-      const request = client.get(url, { agent: deps.upstream.agent, headers: { authorization, accept: 'application/json' } }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => { size += chunk.length; if (size <= MAX_LIST_BYTES) chunks.push(chunk); });
-        res.on('end', () => {
-          try {
-            const body: unknown = res.statusCode === 200 && size <= MAX_LIST_BYTES ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
-            resolve(typeof body === 'object' && body !== null && !Array.isArray(body) ? body as Record<string, unknown> : undefined);
-          } catch {
-            resolve(undefined);
-          }
-        });
-        res.on('error', () => resolve(undefined));
-      });
-      request.setTimeout(5_000, () => request.destroy());
-      request.on('error', () => resolve(undefined));
-    });
+  async function upstreamModels(authorization: string): Promise<Record<string, unknown> | undefined> {
+    const answer = await getFromLibreChat('/api/models', authorization);
+    const body = answer?.status === 200 ? answer.body : undefined;
+    return typeof body === 'object' && body !== null && !Array.isArray(body) ? body as Record<string, unknown> : undefined;
   }
 
   return {
