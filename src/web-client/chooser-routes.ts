@@ -15,6 +15,7 @@ import { isDatabaseUnavailable, type Sql } from '../db/sql.ts';
 import { GatewayError, isErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { clientOverHttps } from '../http/client-address.ts';
+import { setPageHeaders } from '../http/page-headers.ts';
 import { resolveRequestId } from '../http/request-id.ts';
 import { sendError, sendJson } from '../http/respond.ts';
 import { CHOOSER_CSP, CHOOSER_SCRIPT, CHOOSER_SCRIPT_PATH, CHOOSER_STYLE_PATH, CHOOSER_STYLESHEET, chooserPage } from './chooser-page.ts';
@@ -122,12 +123,7 @@ export function registerChooserRoutes(app: Hono<AppEnv>, deps: ChooserDeps): voi
 
   const pageHeaders = (c: Ctx, contentType: string) => {
     c.header('content-type', contentType);
-    c.header('x-request-id', resolveRequestId(c.env.incoming.headers));
-    c.header('cache-control', 'no-store');
-    c.header('content-security-policy', CHOOSER_CSP);
-    c.header('x-content-type-options', 'nosniff');
-    c.header('x-frame-options', 'DENY');
-    c.header('referrer-policy', 'same-origin');
+    setPageHeaders(c, CHOOSER_CSP);
   };
   app.get(CHOOSER_PATH, (c) => {
     pageHeaders(c, 'text/html; charset=utf-8');
