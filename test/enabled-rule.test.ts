@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEnabledBy } from '../src/admission/enabled-rule.ts';
 import { admitChatStatement, type DecisionRow } from '../src/admission/statement.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
-import { seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
+import { claimedIdentity, seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
 
 let db: TestDatabase;
 let ws: SeededWorkspace;
@@ -27,7 +27,7 @@ async function admit(enabledModels: string, model: string, enabledMcps = '[]'): 
   await db.sql`UPDATE workspace_config SET enabled_models = ${enabledModels}::text::jsonb, enabled_mcps = ${enabledMcps}::text::jsonb
                WHERE workspace_id = ${ws.workspaceId}`;
   const [row] = await admitChatStatement(db.sql, {
-    who: { tenantClaimed: true, tenantId: ws.tenantId, userId: ws.userId, email: null, host: 'localhost', workspaceGiven: true, workspaceId: ws.workspaceId },
+    who: claimedIdentity(ws),
     req: { requestId: randomUUID(), endpoint: 'openAI', model, ipAddress: null, userAgent: null },
     slots: [[model]], promptTokens: 1, bodyOutputCap: null, usageId: randomUUID(), instanceId,
   });
