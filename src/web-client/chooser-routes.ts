@@ -11,7 +11,7 @@ import { identityInput } from '../admission/admit.ts';
 import { isUuid, principalFromClaims } from '../auth/principal.ts';
 import type { TokenVerifier } from '../auth/verify-token.ts';
 import type { Config } from '../config.ts';
-import { isDatabaseUnavailable, type Sql } from '../db/sql.ts';
+import type { Sql } from '../db/sql.ts';
 import { GatewayError, isErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { clientOverHttps } from '../http/client-address.ts';
@@ -20,7 +20,7 @@ import { resolveRequestId } from '../http/request-id.ts';
 import { sendError, sendJson } from '../http/respond.ts';
 import { CHOOSER_CSP, CHOOSER_SCRIPT, CHOOSER_SCRIPT_PATH, CHOOSER_STYLE_PATH, CHOOSER_STYLESHEET, chooserPage } from './chooser-page.ts';
 import { CHOOSER_PATH, WORKSPACE_COOKIE, WORKSPACES_PATH } from './chooser-path.ts';
-import { listScopeStatement, membershipsStatement, type MembershipRow } from './queries.ts';
+import { listScopeStatement, membershipsStatement, runWebClientStatement, type MembershipRow } from './queries.ts';
 
 export interface ChooserDeps {
   sql: Sql;
@@ -56,16 +56,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 }
 
 /** One statement, cancelled past DB_STATEMENT_TIMEOUT; any failure is the gateway's 503 (fail closed). */
-async function runBounded<T>(deps: ChooserDeps, query: { cancel(): void } & PromiseLike<T>): Promise<T> {
-  const timer = setTimeout(() => query.cancel(), deps.config.dbStatementTimeoutMs);
-  try {
-    return await query;
-  } catch (error) {
-    if (!isDatabaseUnavailable(error)) deps.logger.warn('workspace chooser statement failed', { err_code: (error as { code?: string }).code });
-    throw new GatewayError('database_unavailable');
-  } finally {
-    clearTimeout(timer);
-  }
+function runBounded<T>(deps: ChooserDeps, query: { cancel(): void } & PromiseLike<T>): Promise<T> {
+  return runWebClientStatement(query, { timeoutMs: deps.config.dbStatementTimeoutMs, logger: deps.logger, failure: 'workspace chooser statement failed' });
 }
 
 /** Runs a JSON route: its value is answered 200; a GatewayError in the one error shape. */

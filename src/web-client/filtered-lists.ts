@@ -11,13 +11,12 @@ import { createLibreChatGet } from '../admission/librechat-get.ts';
 import { principalFromClaims } from '../auth/principal.ts';
 import { bearerToken, type TokenVerifier } from '../auth/verify-token.ts';
 import type { Config } from '../config.ts';
-import { isDatabaseUnavailable, type Sql } from '../db/sql.ts';
-import { GatewayError } from '../errors.ts';
+import type { Sql } from '../db/sql.ts';
 import type { Logger } from '../log.ts';
 import type { UpstreamProxy } from '../proxy/upstream-proxy.ts';
 import { filterList, type Entitlements } from './list-filters.ts';
 import type { ListRoute } from './list-routes.ts';
-import { listScopeStatement } from './queries.ts';
+import { listScopeStatement, runWebClientStatement } from './queries.ts';
 
 export interface ListFilter {
   handle(req: IncomingMessage, res: ServerResponse, route: ListRoute, requestId: string): Promise<void>;
@@ -101,16 +100,8 @@ export function createListFilter(deps: ListFilterDeps): ListFilter {
       return undefined; // LibreChat answers a bad token itself
     }
     const query = listScopeStatement(deps.sql, identityInput(principalFromClaims(claims), req, deps.config.trustProxy));
-    const timer = setTimeout(() => query.cancel(), deps.config.dbStatementTimeoutMs);
-    try {
-      const [row] = await query;
-      return row && row.identity_code === null ? { enabledModels: row.enabled_models, enabledMcps: row.enabled_mcps } : undefined;
-    } catch (error) {
-      if (!isDatabaseUnavailable(error)) deps.logger.warn('list scope statement failed', { err_code: (error as { code?: string }).code });
-      throw new GatewayError('database_unavailable');
-    } finally {
-      clearTimeout(timer);
-    }
+    const [row] = await runWebClientStatement(query, { timeoutMs: deps.config.dbStatementTimeoutMs, logger: deps.logger, failure: 'list scope statement failed' });
+    return row && row.identity_code === null ? { enabledModels: row.enabled_models, enabledMcps: row.enabled_mcps } : undefined;
   }
 
   /** LibreChat's models answer for this caller (the endpoints list is filtered by it); undefined when not readable. */
