@@ -6,25 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatBody, postChat, startHarness, type Harness } from './helpers/harness.ts';
 import { storageOf, upload } from './helpers/files.ts';
 import { librechatToken } from './helpers/jwt.ts';
-import { runOpsFile } from './helpers/psql.ts';
+import { expectOpsOk, expectOpsRefused } from './helpers/psql.ts';
 import { seedWorkspace } from './helpers/seed.ts';
 
 let h: Harness;
 beforeAll(async () => { h = await startHarness(); });
 afterAll(async () => { await h?.close(); });
 
-const ops = (file: string, vars: Record<string, string | number>) => runOpsFile(h.db.url, file, vars);
-
-async function expectOk(file: string, vars: Record<string, string | number>) {
-  const result = await ops(file, vars);
-  expect(result.code, `${file}: ${result.stderr}`).toBe(0);
-}
-
-async function expectRefused(file: string, vars: Record<string, string | number>, message: RegExp) {
-  const result = await ops(file, vars);
-  expect(result.code, result.stdout).toBe(3);
-  expect(result.stderr).toMatch(message);
-}
+const expectOk = (file: string, vars: Record<string, string | number>) => expectOpsOk(h.db.url, file, vars);
+const expectRefused = (file: string, vars: Record<string, string | number>, message: RegExp) => expectOpsRefused(h.db.url, file, vars, message);
 
 async function workspace() {
   const ws = await seedWorkspace(h.db.sql, { models: ['gpt-4o'] });
