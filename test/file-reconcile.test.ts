@@ -8,7 +8,7 @@ import { readFileList } from '../src/files/reconcile.ts';
 import { statementCalls } from './helpers/database.ts';
 import { deleteFiles, storageOf, upload } from './helpers/files.ts';
 import { startHarness, type Harness } from './helpers/harness.ts';
-import { librechatToken } from './helpers/jwt.ts';
+import { librechatToken, librechatUserId } from './helpers/jwt.ts';
 import { send } from './helpers/raw-http.ts';
 import { seedWorkspace } from './helpers/seed.ts';
 
@@ -19,7 +19,7 @@ afterAll(async () => { await h?.close(); });
 async function workspace() {
   const ws = await seedWorkspace(h.db.sql);
   await h.db.sql`UPDATE workspace_quotas SET files_limit = 50 WHERE workspace_id = ${ws.workspaceId}`;
-  return { ...ws, token: await librechatToken(ws.email, { id: randomUUID().replace(/-/g, '').slice(0, 24) }) };
+  return { ...ws, token: await librechatToken(ws.email, { id: librechatUserId() }) };
 }
 
 const list = (base: string, token: string) => send(base, '/api/files', { headers: { authorization: `Bearer ${token}`, 'x-request-id': `list-${randomUUID()}` } });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statementCalls } from './helpers/database.ts';
 import { upstreamSaw, startHarness, type Harness } from './helpers/harness.ts';
 import { deleteFiles, MiB, storageOf, upload } from './helpers/files.ts';
-import { librechatToken } from './helpers/jwt.ts';
+import { librechatToken, librechatUserId } from './helpers/jwt.ts';
 import { send } from './helpers/raw-http.ts';
 import { seedWorkspace } from './helpers/seed.ts';
 
@@ -19,7 +19,7 @@ async function workspace(filesLimitMb: number, opts: { filesUsed?: number; role?
   const ws = await seedWorkspace(h.db.sql, { role: opts.role });
   await h.db.sql`UPDATE workspace_quotas SET files_limit = ${filesLimitMb}, files_used = ${opts.filesUsed ?? 0} WHERE workspace_id = ${ws.workspaceId}`;
   // Each user its own LibreChat id, so LibreChat (the fake) tells their files apart.
-  return { ...ws, token: await librechatToken(ws.email, { id: randomUUID().replace(/-/g, '').slice(0, 24) }) };
+  return { ...ws, token: await librechatToken(ws.email, { id: librechatUserId() }) };
 }
 
 async function audit(requestId: string) {

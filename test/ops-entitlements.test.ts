@@ -1,11 +1,10 @@
 // The cookbook files for the seed's other entitlements, run with the real psql: enable_mcp.sql and
 // disable_mcp.sql (what the very next chat asking for that server gets), set_storage_limit.sql (what the
 // very next upload gets); each with its audit row and its refusals (exit 3, nothing changed).
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatBody, postChat, startHarness, type Harness } from './helpers/harness.ts';
 import { storageOf, upload } from './helpers/files.ts';
-import { librechatToken } from './helpers/jwt.ts';
+import { librechatToken, librechatUserId } from './helpers/jwt.ts';
 import { expectOpsOk, expectOpsRefused } from './helpers/psql.ts';
 import { seedWorkspace } from './helpers/seed.ts';
 
@@ -20,7 +19,7 @@ async function workspace() {
   const ws = await seedWorkspace(h.db.sql, { models: ['gpt-4o'] });
   const [names] = await h.db.sql<{ tenant: string; workspace: string }[]>`
     SELECT t.name AS tenant, w.name AS workspace FROM workspaces w JOIN tenants t USING (tenant_id) WHERE w.workspace_id = ${ws.workspaceId}`;
-  return { ...ws, ...names!, token: await librechatToken(ws.email, { id: randomUUID().replace(/-/g, '').slice(0, 24) }) };
+  return { ...ws, ...names!, token: await librechatToken(ws.email, { id: librechatUserId() }) };
 }
 
 const withServer = (name: string) => chatBody({ ephemeralAgent: { mcp: [name] }, __fake: { ending: 'hang' } });
