@@ -9,6 +9,7 @@ import { statementCalls } from './helpers/database.ts';
 import { startGateway } from './helpers/gateway.ts';
 import { startHarness, type Harness } from './helpers/harness.ts';
 import { librechatToken } from './helpers/jwt.ts';
+import { send } from './helpers/raw-http.ts';
 import { addMember, createWorkspace, seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
 
 let h: Harness;
@@ -33,20 +34,11 @@ interface Answer {
   json: Record<string, unknown>;
 }
 
-function get(base: string, path: string, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(path, base);
-    http.get(url, { headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        let json: Record<string, unknown> = {};
-        try { json = JSON.parse(raw.toString('utf8')) as Record<string, unknown>; } catch { /* not JSON */ }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, raw, json });
-      });
-    }).on('error', reject);
-  });
+async function get(base: string, path: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const answer = await send(base, path, { headers });
+  let json: Record<string, unknown> = {};
+  try { json = JSON.parse(answer.text) as Record<string, unknown>; } catch { /* not JSON */ }
+  return { status: answer.status, headers: answer.headers, raw: answer.body, json };
 }
 
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
