@@ -9,9 +9,8 @@
 // one user's "no access" must not fail another's chat, and one user's answer (which a refusal would name)
 // must not serve a user who may not see the agent. A found agent is kept up to `ttlMs` (60 s by default: the
 // agent's author may change its model at any time); a 403/404 only 5 s; a failure is not kept at all.
-import type http from 'node:http';
 import { LRUCache } from 'lru-cache';
-import { createLibreChatGet } from './librechat-get.ts';
+import { createLibreChatGet, type LibreChatGetDeps } from './librechat-get.ts';
 
 /** Who asks: the bearer LibreChat sees, and a stable key of its subject for the cache. */
 export interface Caller {
@@ -29,11 +28,8 @@ export type AgentLookupResult =
 
 export type AgentLookup = (agentId: string, caller: Caller) => Promise<AgentLookupResult>;
 
-export interface AgentLookupDeps {
-  target: URL;
-  agent: http.Agent;
+export interface AgentLookupDeps extends LibreChatGetDeps {
   ttlMs?: number;
-  timeoutMs?: number;
 }
 
 const MAX_ANSWER_BYTES = 1024 * 1024;

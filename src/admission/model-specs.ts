@@ -5,11 +5,10 @@
 // the gateway's entitlements, so a short cache is fine: per caller (LibreChat may give each user its own
 // config), `ttlMs` at most 60 s. Read only when a body names a spec.
 import { createHash } from 'node:crypto';
-import type http from 'node:http';
 import { LRUCache } from 'lru-cache';
 import { GatewayError } from '../errors.ts';
 import type { Caller } from './agent-models.ts';
-import { createLibreChatGet } from './librechat-get.ts';
+import { createLibreChatGet, type LibreChatGetDeps } from './librechat-get.ts';
 
 /** One entry of `modelSpecs.list`: the spec's own fields (label, mcpServers, webSearch, ...) and its preset. */
 export interface ModelSpec {
@@ -26,11 +25,8 @@ export interface ModelSpecs {
 
 export type ModelSpecsReader = (caller: Caller) => Promise<ModelSpecs>;
 
-export interface ModelSpecsDeps {
-  target: URL;
-  agent: http.Agent;
+export interface ModelSpecsDeps extends LibreChatGetDeps {
   ttlMs?: number;
-  timeoutMs?: number;
 }
 
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
