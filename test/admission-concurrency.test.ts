@@ -2,7 +2,7 @@
 // concurrent chat starts against a request limit of N admit exactly N; token holds never pass the
 // token limit. Also: the lazy monthly reset, and exactly one SQL statement per admission and denial.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { createTestDatabase, statementCalls, type TestDatabase } from './helpers/database.ts';
 import { baseEnv, startGatewayProcess, type GatewayProcess } from './helpers/gateway.ts';
 import { chatBody, postChat } from './helpers/harness.ts';
 import { librechatToken } from './helpers/jwt.ts';
@@ -90,14 +90,6 @@ describe('the lazy monthly reset', () => {
 });
 
 describe('one round-trip', () => {
-  async function statementCalls(): Promise<number> {
-    const [row] = await db.sql<{ calls: string | null }[]>`
-      SELECT sum(calls)::text AS calls FROM pg_stat_statements
-      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND query NOT ILIKE '%pg_stat_statements%' AND query NOT ILIKE '%gateway_instances%'`;
-    return Number(row?.calls ?? 0);
-  }
-
   it('runs exactly one SQL statement per admitted chat and per denial', async () => {
     const ws = await seedWorkspace(db.sql, { requestsLimit: 2 });
     const token = await librechatToken(ws.email);
@@ -106,10 +98,10 @@ describe('one round-trip', () => {
     await db.sql`SELECT pg_stat_statements_reset()`;
     const admitted = await postChat(gateways[0]!.url, { token, body: chatBody() });
     expect(admitted.status).toBe(200);
-    expect(await statementCalls()).toBe(1);
+    expect(await statementCalls(db.sql)).toBe(1);
     await db.sql`SELECT pg_stat_statements_reset()`;
     const denied = await postChat(gateways[0]!.url, { token, body: chatBody() });
     expect(denied.status).toBe(429);
-    expect(await statementCalls()).toBe(1);
+    expect(await statementCalls(db.sql)).toBe(1);
   });
 });

@@ -3,18 +3,15 @@
 // screenshot (written to a temporary file; with UPDATE_SCREENSHOT=1 to docs/dashboard.png, the README's),
 // sign-out, and a member refused. Skipped, and named at the end of the run, where Chromium is not installed
 // (test/helpers/system-tools.ts: CHROMIUM_PATH, else /usr/bin/chromium or chromium on PATH); fails under CI.
-import { mkdir, readFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { readFile } from 'node:fs/promises';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { launchChromium, saveScreenshot, screenshotPath } from './helpers/browser.ts';
 import { PASSWORD, seedDashboardTenant, type DashboardTenant } from './helpers/dashboard.ts';
 import { startHarness, type Harness } from './helpers/harness.ts';
-import { chromium as chromiumTool, describeWith, toolPath } from './helpers/system-tools.ts';
+import { chromium as chromiumTool, describeWith } from './helpers/system-tools.ts';
 
-const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1'
-  ? path.resolve(new URL('../docs/dashboard.png', import.meta.url).pathname)
-  : path.join(os.tmpdir(), `geko-dashboard-${process.pid}.png`);
+const SCREENSHOT = screenshotPath('dashboard');
 
 let h: Harness;
 let browser: Browser;
@@ -35,10 +32,7 @@ beforeAll(async () => {
                  ('chat_completed', 'claude-sonnet-4', 'success', NULL, 15, ${support!.id}), ('chat_sent', 'claude-sonnet-4', 'success', NULL, 16, ${support!.id}))
          AS a(action, model, status, error, ago, ws)
     CROSS JOIN (SELECT user_id FROM users WHERE email = ${acme.member}) u`;
-  browser = await chromium.launch({
-    executablePath: toolPath(chromiumTool),
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
@@ -108,8 +102,7 @@ describeWith(chromiumTool)('dashboard in Chromium', () => {
     const text = await page.textContent('body');
     for (const secret of [other.name, 'Umbrella Research', 'umbrella-model', other.owner]) expect(text).not.toContain(secret);
 
-    await mkdir(path.dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    await saveScreenshot(page, SCREENSHOT);
     const png = await readFile(SCREENSHOT);
     const size = pngSize(png);
     expect(size.width).toBe(1100);

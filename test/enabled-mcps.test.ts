@@ -5,10 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admitChatStatement, type IdentityInput } from '../src/admission/statement.ts';
+import { admitChatStatement } from '../src/admission/statement.ts';
 import { readChatTools } from '../src/admission/chat-tools.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
-import { seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
+import { claimedIdentity, seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
 
 let db: TestDatabase;
 let ws: SeededWorkspace;
@@ -30,11 +30,8 @@ function ruleAdmits(entries: unknown[], name: string): boolean {
 /** `enabledMcps` is the column's JSON text, or null for SQL NULL. */
 async function decide(enabledMcps: string | null, tools: string[], model = 'gpt-4o') {
   await db.sql`UPDATE workspace_config SET enabled_mcps = ${enabledMcps}::text::jsonb WHERE workspace_id = ${ws.workspaceId}`;
-  const who: IdentityInput = {
-    tenantClaimed: true, tenantId: ws.tenantId, userId: ws.userId, email: null, host: 'localhost', workspaceGiven: true, workspaceId: ws.workspaceId,
-  };
   const [row] = await admitChatStatement(db.sql, {
-    who, req: { requestId: randomUUID(), endpoint: 'openAI', model, ipAddress: null, userAgent: null },
+    who: claimedIdentity(ws), req: { requestId: randomUUID(), endpoint: 'openAI', model, ipAddress: null, userAgent: null },
     slots: [[model]], promptTokens: 1, bodyOutputCap: null, usageId: randomUUID(), instanceId, tools,
   });
   return { code: row!.code, name: row!.mcp_name ?? null };

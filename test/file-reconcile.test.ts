@@ -5,9 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileList } from '../src/files/reconcile.ts';
+import { statementCalls } from './helpers/database.ts';
 import { deleteFiles, storageOf, upload } from './helpers/files.ts';
 import { startHarness, type Harness } from './helpers/harness.ts';
-import { librechatToken } from './helpers/jwt.ts';
+import { librechatToken, librechatUserId } from './helpers/jwt.ts';
 import { send } from './helpers/raw-http.ts';
 import { seedWorkspace } from './helpers/seed.ts';
 
@@ -18,18 +19,10 @@ afterAll(async () => { await h?.close(); });
 async function workspace() {
   const ws = await seedWorkspace(h.db.sql);
   await h.db.sql`UPDATE workspace_quotas SET files_limit = 50 WHERE workspace_id = ${ws.workspaceId}`;
-  return { ...ws, token: await librechatToken(ws.email, { id: randomUUID().replace(/-/g, '').slice(0, 24) }) };
+  return { ...ws, token: await librechatToken(ws.email, { id: librechatUserId() }) };
 }
 
 const list = (base: string, token: string) => send(base, '/api/files', { headers: { authorization: `Bearer ${token}`, 'x-request-id': `list-${randomUUID()}` } });
-
-async function statementCalls(): Promise<number> {
-  const [row] = await h.db.sql<{ calls: string | null }[]>`
-    SELECT sum(calls)::text AS calls FROM pg_stat_statements
-    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-      AND query NOT ILIKE '%pg_stat_statements%' AND query NOT ILIKE '%gateway_instances%'`;
-  return Number(row?.calls ?? 0);
-}
 
 describe('reconciliation from GET /api/files', () => {
   it('gives back a file LibreChat removed on its own and counts one it created on its own, once a minute', async () => {
@@ -52,7 +45,7 @@ describe('reconciliation from GET /api/files', () => {
     const listed = await list(h.gw.url, ws.token);
     expect(listed.status).toBe(200);
     expect((JSON.parse(listed.text) as unknown[]).length).toBe(2);
-    expect(await statementCalls()).toBe(1);
+    expect(await statementCalls(h.db.sql)).toBe(1);
     expect(await storageOf(h.db.sql, ws.workspaceId)).toMatchObject({ storedBytes: 1_000_000 + 300_000 + 5 * 1024 * 1024, filesUsed: 7 });
     const rows = await h.db.sql<{ action: string; file_id: string; bytes: number }[]>`
       SELECT action, details ->> 'file_id' AS file_id, (details ->> 'bytes')::int AS bytes FROM audit_logs
@@ -65,7 +58,7 @@ describe('reconciliation from GET /api/files', () => {
     // Within the minute the list passes through with no statement at all.
     await h.db.sql`SELECT pg_stat_statements_reset()`;
     expect((await list(h.gw.url, ws.token)).status).toBe(200);
-    expect(await statementCalls()).toBe(0);
+    expect(await statementCalls(h.db.sql)).toBe(0);
   });
 
   it('trusts only a whole list: an array of records with file ids, at most 5,000 of them', () => {

@@ -1,12 +1,11 @@
 // The storage limit holds under concurrency across processes, as the chat limits do: many uploads at once
 // against one workspace, through two gateway processes on one database, never store or hold more than
 // files_limit, and exactly as many as fit are admitted.
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baseEnv, startGatewayProcess, type GatewayProcess } from './helpers/gateway.ts';
 import { MiB, storageOf, upload } from './helpers/files.ts';
 import { startHarness, type Harness } from './helpers/harness.ts';
-import { librechatToken } from './helpers/jwt.ts';
+import { librechatToken, librechatUserId } from './helpers/jwt.ts';
 import { seedWorkspace } from './helpers/seed.ts';
 
 let h: Harness;
@@ -25,7 +24,7 @@ describe('uploads under concurrency', () => {
     const N = 8;
     const ws = await seedWorkspace(h.db.sql);
     await h.db.sql`UPDATE workspace_quotas SET files_limit = ${N} WHERE workspace_id = ${ws.workspaceId}`;
-    const token = await librechatToken(ws.email, { id: randomUUID().replace(/-/g, '').slice(0, 24) });
+    const token = await librechatToken(ws.email, { id: librechatUserId() });
     // Each request is exactly 1 MiB and LibreChat reports it stored whole, so held and stored bytes are the
     // same whichever uploads settle first: exactly N fit.
     const results = await Promise.all(Array.from({ length: 3 * N }, (_, i) => upload(i % 2 === 0 ? h.gw.url : second.url, {

@@ -4,9 +4,10 @@
 // rounded up. Refusals say in a top-level `message` how much is used and allowed, and forward nothing.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statementCalls } from './helpers/database.ts';
 import { upstreamSaw, startHarness, type Harness } from './helpers/harness.ts';
 import { deleteFiles, MiB, storageOf, upload } from './helpers/files.ts';
-import { librechatToken } from './helpers/jwt.ts';
+import { librechatToken, librechatUserId } from './helpers/jwt.ts';
 import { send } from './helpers/raw-http.ts';
 import { seedWorkspace } from './helpers/seed.ts';
 
@@ -18,7 +19,7 @@ async function workspace(filesLimitMb: number, opts: { filesUsed?: number; role?
   const ws = await seedWorkspace(h.db.sql, { role: opts.role });
   await h.db.sql`UPDATE workspace_quotas SET files_limit = ${filesLimitMb}, files_used = ${opts.filesUsed ?? 0} WHERE workspace_id = ${ws.workspaceId}`;
   // Each user its own LibreChat id, so LibreChat (the fake) tells their files apart.
-  return { ...ws, token: await librechatToken(ws.email, { id: randomUUID().replace(/-/g, '').slice(0, 24) }) };
+  return { ...ws, token: await librechatToken(ws.email, { id: librechatUserId() }) };
 }
 
 async function audit(requestId: string) {
@@ -142,23 +143,15 @@ describe('an upload that does not fit', () => {
 });
 
 describe('statements', () => {
-  async function statementCalls(): Promise<number> {
-    const [row] = await h.db.sql<{ calls: string | null }[]>`
-      SELECT sum(calls)::text AS calls FROM pg_stat_statements
-      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND query NOT ILIKE '%pg_stat_statements%' AND query NOT ILIKE '%gateway_instances%'`;
-    return Number(row?.calls ?? 0);
-  }
-
   it('decides an upload in one statement (and settles it in one more)', async () => {
     const ws = await workspace(1);
     await upload(h.gw.url, { token: ws.token, fileBytes: 10 });
     await upload(h.gw.url, { token: ws.token, fileBytes: 2 * MiB });
     await h.db.sql`SELECT pg_stat_statements_reset()`;
     expect((await upload(h.gw.url, { token: ws.token, fileBytes: 2 * MiB })).status).toBe(429);
-    expect(await statementCalls()).toBe(1);
+    expect(await statementCalls(h.db.sql)).toBe(1);
     await h.db.sql`SELECT pg_stat_statements_reset()`;
     expect((await upload(h.gw.url, { token: ws.token, fileBytes: 10 })).status).toBe(200);
-    expect(await statementCalls()).toBe(2);
+    expect(await statementCalls(h.db.sql)).toBe(2);
   });
 });

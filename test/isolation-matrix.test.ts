@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatBody, postChat, startHarness, type Harness } from './helpers/harness.ts';
-import { signHs256 } from './helpers/jwt.ts';
+import { librechatUserId, signHs256 } from './helpers/jwt.ts';
 import { addMember, createTenant, createUser, createWorkspace, seedWorkspace } from './helpers/seed.ts';
 
 type Identity = 'owner' | 'admin' | 'member' | 'viewer' | 'other_tenant' | 'deleted_user' | 'suspended_tenant';
@@ -29,7 +29,7 @@ let workspaceId: string;
 const tokens = {} as Record<Identity, string>;
 
 async function tokenFor(email: string): Promise<string> {
-  return signHs256({ id: randomUUID().replace(/-/g, '').slice(0, 24), username: email, provider: 'local', email });
+  return signHs256({ id: librechatUserId(), username: email, provider: 'local', email });
 }
 
 beforeAll(async () => {

@@ -3,6 +3,7 @@
 // naming it when the workspace does not enable it (audited, never forwarded), admitted when an entry does
 // (exact, prefix*, *), and each decision is still ONE SQL statement.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statementCalls } from './helpers/database.ts';
 import { chatBody, postChat, startHarness, upstreamSaw, type Harness } from './helpers/harness.ts';
 import { librechatToken } from './helpers/jwt.ts';
 import { quotaRow, seedWorkspace } from './helpers/seed.ts';
@@ -107,14 +108,6 @@ describe('a model spec the chat names', () => {
 });
 
 describe('one statement per decision', () => {
-  async function statementCalls(): Promise<number> {
-    const [row] = await h.db.sql<{ calls: string | null }[]>`
-      SELECT sum(calls)::text AS calls FROM pg_stat_statements
-      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND query NOT ILIKE '%pg_stat_statements%' AND query NOT ILIKE '%gateway_instances%'`;
-    return Number(row?.calls ?? 0);
-  }
-
   it('runs exactly one SQL statement for an admission with tools and for an mcp_not_enabled refusal', async () => {
     const ws = await workspaceWith(['github']);
     const admittedBody = chat({ ephemeralAgent: { mcp: ['github'] } });
@@ -125,10 +118,10 @@ describe('one statement per decision', () => {
     await h.db.sql`SELECT pg_stat_statements_reset()`;
     const admitted = await postChat(h.gw.url, { token: ws.token, body: admittedBody });
     expect(admitted.status, admitted.text).toBe(200);
-    expect(await statementCalls()).toBe(1);
+    expect(await statementCalls(h.db.sql)).toBe(1);
     await h.db.sql`SELECT pg_stat_statements_reset()`;
     const denied = await postChat(h.gw.url, { token: ws.token, body: deniedBody });
     expect(denied.json.error?.details).toEqual({ name: 'slack' });
-    expect(await statementCalls()).toBe(1);
+    expect(await statementCalls(h.db.sql)).toBe(1);
   });
 });

@@ -11,7 +11,7 @@ import { expireStaleHolds, registerInstance } from '../src/metering/sweeper.ts';
 import { chatBody, postChat, startHarness, type Harness } from './helpers/harness.ts';
 import { librechatToken } from './helpers/jwt.ts';
 import { completedAudit } from './helpers/metering.ts';
-import { quotaRow, seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
+import { claimedIdentity, quotaRow, seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
 
 let h: Harness;
 beforeAll(async () => { h = await startHarness(); });
@@ -21,7 +21,7 @@ afterAll(async () => { await h?.close(); });
 async function admitAs(ws: SeededWorkspace, instanceId: string, ageSeconds: number): Promise<string> {
   const usageId = randomUUID();
   const [row] = await admitChatStatement(h.db.sql, {
-    who: { tenantClaimed: true, tenantId: ws.tenantId, userId: ws.userId, email: null, host: 'localhost', workspaceGiven: true, workspaceId: ws.workspaceId },
+    who: claimedIdentity(ws),
     req: { requestId: `r-${usageId}`, endpoint: 'openAI', model: 'gpt-4o', ipAddress: '127.0.0.1', userAgent: 'holds' },
     slots: [['gpt-4o']], promptTokens: 10, bodyOutputCap: 90, usageId, instanceId,
   });

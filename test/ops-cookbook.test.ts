@@ -10,7 +10,7 @@ import { hashPassword, verifyPassword } from '../src/dashboard/password.ts';
 import { chatBody, postChat, startHarness, type Harness } from './helpers/harness.ts';
 import { librechatToken } from './helpers/jwt.ts';
 import { waitSettled } from './helpers/metering.ts';
-import { parseCsv, runOpsFile } from './helpers/psql.ts';
+import { expectOpsOk, expectOpsRefused, parseCsv, runOpsFile } from './helpers/psql.ts';
 import { describeWith, psql } from './helpers/system-tools.ts';
 import { quotaRow } from './helpers/seed.ts';
 
@@ -24,17 +24,8 @@ afterAll(async () => { await h?.close(); });
 
 const ops = (file: string, vars: Record<string, string | number>, extra: string[] = []) => runOpsFile(h.db.url, file, vars, extra);
 
-async function expectOk(file: string, vars: Record<string, string | number>) {
-  const result = await ops(file, vars);
-  expect(result.code, `${file}: ${result.stderr}`).toBe(0);
-  return result;
-}
-
-async function expectRefused(file: string, vars: Record<string, string | number>, message: RegExp) {
-  const result = await ops(file, vars);
-  expect(result.code, result.stdout).toBe(3);
-  expect(result.stderr).toMatch(message);
-}
+const expectOk = (file: string, vars: Record<string, string | number>) => expectOpsOk(h.db.url, file, vars);
+const expectRefused = (file: string, vars: Record<string, string | number>, message: RegExp) => expectOpsRefused(h.db.url, file, vars, message);
 
 async function auditActions(tenantId: string): Promise<string[]> {
   const rows = await h.db.sql<{ action: string }[]>`SELECT action FROM audit_logs WHERE tenant_id = ${tenantId} ORDER BY created_at, action`;

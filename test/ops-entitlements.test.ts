@@ -1,36 +1,25 @@
 // The cookbook files for the seed's other entitlements, run with the real psql: enable_mcp.sql and
 // disable_mcp.sql (what the very next chat asking for that server gets), set_storage_limit.sql (what the
 // very next upload gets); each with its audit row and its refusals (exit 3, nothing changed).
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatBody, postChat, startHarness, type Harness } from './helpers/harness.ts';
 import { storageOf, upload } from './helpers/files.ts';
-import { librechatToken } from './helpers/jwt.ts';
-import { runOpsFile } from './helpers/psql.ts';
+import { librechatToken, librechatUserId } from './helpers/jwt.ts';
+import { expectOpsOk, expectOpsRefused } from './helpers/psql.ts';
 import { seedWorkspace } from './helpers/seed.ts';
 
 let h: Harness;
 beforeAll(async () => { h = await startHarness(); });
 afterAll(async () => { await h?.close(); });
 
-const ops = (file: string, vars: Record<string, string | number>) => runOpsFile(h.db.url, file, vars);
-
-async function expectOk(file: string, vars: Record<string, string | number>) {
-  const result = await ops(file, vars);
-  expect(result.code, `${file}: ${result.stderr}`).toBe(0);
-}
-
-async function expectRefused(file: string, vars: Record<string, string | number>, message: RegExp) {
-  const result = await ops(file, vars);
-  expect(result.code, result.stdout).toBe(3);
-  expect(result.stderr).toMatch(message);
-}
+const expectOk = (file: string, vars: Record<string, string | number>) => expectOpsOk(h.db.url, file, vars);
+const expectRefused = (file: string, vars: Record<string, string | number>, message: RegExp) => expectOpsRefused(h.db.url, file, vars, message);
 
 async function workspace() {
   const ws = await seedWorkspace(h.db.sql, { models: ['gpt-4o'] });
   const [names] = await h.db.sql<{ tenant: string; workspace: string }[]>`
     SELECT t.name AS tenant, w.name AS workspace FROM workspaces w JOIN tenants t USING (tenant_id) WHERE w.workspace_id = ${ws.workspaceId}`;
-  return { ...ws, ...names!, token: await librechatToken(ws.email, { id: randomUUID().replace(/-/g, '').slice(0, 24) }) };
+  return { ...ws, ...names!, token: await librechatToken(ws.email, { id: librechatUserId() }) };
 }
 
 const withServer = (name: string) => chatBody({ ephemeralAgent: { mcp: [name] }, __fake: { ending: 'hang' } });

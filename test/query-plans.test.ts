@@ -17,7 +17,7 @@ import { reconcileFilesStatement } from '../src/files/reconcile.ts';
 import { deleteFilesStatement, settleStoredUpload } from '../src/files/settle.ts';
 import { expireUploadHolds } from '../src/files/upload-sweep.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
-import { seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
+import { claimedIdentity, seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
 
 const OPEN_HOLDS = 400;
 
@@ -28,7 +28,7 @@ let plans: string[] = [];
 let generic: Sql;
 
 function claimed(): IdentityInput {
-  return { tenantClaimed: true, tenantId: ws.tenantId, userId: ws.userId, email: null, host: 'localhost', workspaceGiven: true, workspaceId: ws.workspaceId };
+  return claimedIdentity(ws);
 }
 
 const facts = () => ({ requestId: randomUUID(), endpoint: 'agents', model: 'gpt-4o', ipAddress: '127.0.0.1', userAgent: 'plans' });

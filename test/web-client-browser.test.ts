@@ -2,18 +2,14 @@
 // meets it: signed in to (the fake) LibreChat through the gateway, they open /_gateway/workspace, see both
 // workspaces with their quota, choose one, and a chat sent from that origin counts against it. The screenshot
 // goes to a temporary file, or with UPDATE_SCREENSHOT=1 to docs/workspace-chooser.png (the README's).
-import { mkdir } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { launchChromium, saveScreenshot, screenshotPath } from './helpers/browser.ts';
 import { startHarness, type Harness } from './helpers/harness.ts';
 import { addMember, createWorkspace, quotaRow, seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
-import { chromium as chromiumTool, describeWith, toolPath } from './helpers/system-tools.ts';
+import { chromium as chromiumTool, describeWith } from './helpers/system-tools.ts';
 
-const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1'
-  ? path.resolve(new URL('../docs/workspace-chooser.png', import.meta.url).pathname)
-  : path.join(os.tmpdir(), `geko-workspace-chooser-${process.pid}.png`);
+const SCREENSHOT = screenshotPath('workspace-chooser');
 
 let h: Harness;
 let browser: Browser;
@@ -29,10 +25,7 @@ beforeAll(async () => {
   await h.db.sql`UPDATE workspaces SET name = 'Research' WHERE workspace_id = ${research}`;
   await h.db.sql`UPDATE workspace_quotas SET tokens_used = 152_340, requests_used = 612 WHERE workspace_id = ${ws.workspaceId}`;
   await h.db.sql`UPDATE workspace_quotas SET tokens_used = 8_950, requests_used = 31 WHERE workspace_id = ${research}`;
-  browser = await chromium.launch({
-    executablePath: toolPath(chromiumTool),
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
@@ -82,8 +75,7 @@ describeWith(chromiumTool)('workspace chooser in Chromium', () => {
     const chosen = (await context.cookies()).find((c) => c.name === 'geko_workspace');
     expect(chosen).toMatchObject({ value: research, path: '/', httpOnly: true, sameSite: 'Lax', secure: false });
 
-    await mkdir(path.dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    await saveScreenshot(page, SCREENSHOT);
 
     // A chat from this origin, as LibreChat's client sends it (Bearer from its refresh); the cookie picks the workspace.
     const [researchBefore, supportBefore] = [await quotaRow(h.db.sql, research), await quotaRow(h.db.sql, ws.workspaceId)];

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type InProcessGateway } from './helpers/gateway.ts';
 import { chatBody, postChat, startHarness, type Harness } from './helpers/harness.ts';
 import { librechatToken } from './helpers/jwt.ts';
+import { send } from './helpers/raw-http.ts';
 import { addMember, createWorkspace, quotaRow, seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
 
 let h: Harness;
@@ -39,22 +40,11 @@ interface Reply {
   json: Record<string, unknown>;
 }
 
-function call(base: string, method: string, path: string, opts: { headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const { hostname, port } = new URL(base);
-    const req = http.request({ hostname, port, path, method, headers: opts.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: Record<string, unknown> = {};
-        try { json = JSON.parse(text) as Record<string, unknown>; } catch { /* HTML or text */ }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
+async function call(base: string, method: string, path: string, opts: { headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
+  const { status, headers, text } = await send(base, path, { method, headers: opts.headers, body: opts.body });
+  let json: Record<string, unknown> = {};
+  try { json = JSON.parse(text) as Record<string, unknown>; } catch { /* HTML or text */ }
+  return { status, headers, text, json };
 }
 
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });

@@ -5,9 +5,11 @@
 // passes byte for byte.
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statementCalls } from './helpers/database.ts';
 import { startGateway } from './helpers/gateway.ts';
 import { startHarness, type Harness } from './helpers/harness.ts';
 import { librechatToken } from './helpers/jwt.ts';
+import { send } from './helpers/raw-http.ts';
 import { addMember, createWorkspace, seedWorkspace, type SeededWorkspace } from './helpers/seed.ts';
 
 let h: Harness;
@@ -32,20 +34,11 @@ interface Answer {
   json: Record<string, unknown>;
 }
 
-function get(base: string, path: string, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(path, base);
-    http.get(url, { headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        let json: Record<string, unknown> = {};
-        try { json = JSON.parse(raw.toString('utf8')) as Record<string, unknown>; } catch { /* not JSON */ }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, raw, json });
-      });
-    }).on('error', reject);
-  });
+async function get(base: string, path: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const answer = await send(base, path, { headers });
+  let json: Record<string, unknown> = {};
+  try { json = JSON.parse(answer.text) as Record<string, unknown>; } catch { /* not JSON */ }
+  return { status: answer.status, headers: answer.headers, raw: answer.body, json };
 }
 
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
@@ -57,20 +50,12 @@ function expectFiltered(answer: Answer): void {
   expect(Number(answer.headers['content-length'])).toBe(answer.raw.length);
 }
 
-async function statementCalls(): Promise<number> {
-  const [row] = await h.db.sql<{ calls: string | null }[]>`
-    SELECT sum(calls)::text AS calls FROM pg_stat_statements
-    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-      AND query NOT ILIKE '%pg_stat_statements%' AND query NOT ILIKE '%gateway_instances%'`;
-  return Number(row?.calls ?? 0);
-}
-
 describe('filtered to the workspace', () => {
   it('GET /api/models: each endpoint lists only enabled models, in one statement', async () => {
     await get(h.gw.url, '/api/models', bearer(token)); // warm the connection's type lookups out of the count
     await h.db.sql`SELECT pg_stat_statements_reset()`;
     const answer = await get(h.gw.url, '/api/models', bearer(token));
-    expect(await statementCalls()).toBe(1);
+    expect(await statementCalls(h.db.sql)).toBe(1);
     expectFiltered(answer);
     expect(answer.json).toEqual({ openAI: ['gpt-4o'], anthropic: ['claude-sonnet-4-5', 'claude-3-5-haiku-20241022'], google: [] });
   });

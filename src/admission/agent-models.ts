@@ -9,9 +9,8 @@
 // one user's "no access" must not fail another's chat, and one user's answer (which a refusal would name)
 // must not serve a user who may not see the agent. A found agent is kept up to `ttlMs` (60 s by default: the
 // agent's author may change its model at any time); a 403/404 only 5 s; a failure is not kept at all.
-import http from 'node:http';
-import https from 'node:https';
 import { LRUCache } from 'lru-cache';
+import { createLibreChatGet, type LibreChatGetDeps } from './librechat-get.ts';
 
 /** Who asks: the bearer LibreChat sees, and a stable key of its subject for the cache. */
 export interface Caller {
@@ -29,17 +28,12 @@ export type AgentLookupResult =
 
 export type AgentLookup = (agentId: string, caller: Caller) => Promise<AgentLookupResult>;
 
-export interface AgentLookupDeps {
-  target: URL;
-  agent: http.Agent;
+export interface AgentLookupDeps extends LibreChatGetDeps {
   ttlMs?: number;
-  timeoutMs?: number;
 }
 
 const MAX_ANSWER_BYTES = 1024 * 1024;
 const ABSENT_TTL_MS = 5_000;
-
-type Answer = { status: number; body: unknown } | undefined;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -72,34 +66,7 @@ export function linkedAgentIds(doc: Record<string, unknown>): string[] | null {
 
 export function createAgentLookup(deps: AgentLookupDeps): AgentLookup {
   const cache = new LRUCache<string, AgentLookupResult>({ max: 10_000, ttl: deps.ttlMs ?? 60_000 });
-  const client = deps.target.protocol === 'https:' ? https : http;
-
-  function get(path: string, authorization: string): Promise<Answer> {
-    return new Promise((resolve) => {
-      const url = new URL(path, deps.target);
-      const request = client.get(url, { agent: deps.agent, headers: { authorization, accept: 'application/json' } }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size <= MAX_ANSWER_BYTES) chunks.push(chunk);
-        });
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          if (status !== 200) return resolve({ status, body: undefined });
-          if (size > MAX_ANSWER_BYTES) return resolve(undefined);
-          try {
-            resolve({ status, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
-          } catch {
-            resolve(undefined);
-          }
-        });
-        res.on('error', () => resolve(undefined));
-      });
-      request.setTimeout(deps.timeoutMs ?? 5_000, () => request.destroy());
-      request.on('error', () => resolve(undefined));
-    });
-  }
+  const get = createLibreChatGet(deps, MAX_ANSWER_BYTES);
 
   function found(body: unknown): AgentLookupResult {
     if (!isRecord(body)) return { kind: 'unavailable' };

@@ -5,11 +5,10 @@
 // the gateway's entitlements, so a short cache is fine: per caller (LibreChat may give each user its own
 // config), `ttlMs` at most 60 s. Read only when a body names a spec.
 import { createHash } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
 import { LRUCache } from 'lru-cache';
 import { GatewayError } from '../errors.ts';
 import type { Caller } from './agent-models.ts';
+import { createLibreChatGet, type LibreChatGetDeps } from './librechat-get.ts';
 
 /** One entry of `modelSpecs.list`: the spec's own fields (label, mcpServers, webSearch, ...) and its preset. */
 export interface ModelSpec {
@@ -26,11 +25,8 @@ export interface ModelSpecs {
 
 export type ModelSpecsReader = (caller: Caller) => Promise<ModelSpecs>;
 
-export interface ModelSpecsDeps {
-  target: URL;
-  agent: http.Agent;
+export interface ModelSpecsDeps extends LibreChatGetDeps {
   ttlMs?: number;
-  timeoutMs?: number;
 }
 
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -65,10 +61,10 @@ export function createModelSpecsReader(deps: ModelSpecsDeps): ModelSpecsReader {
   // Callers almost always see the same config: each distinct answer is parsed and kept once, and the
   // per-caller entries point at it, so memory follows the number of distinct configs, not of users.
   const distinct = new LRUCache<string, ModelSpecs>({ max: 64 });
-  const client = deps.target.protocol === 'https:' ? https : http;
+  const get = createLibreChatGet(deps, MAX_CONFIG_BYTES);
 
-  function parsed(body: Buffer): ModelSpecs {
-    const specs = modelSpecsOf(JSON.parse(body.toString('utf8')));
+  function parsed(body: unknown): ModelSpecs {
+    const specs = modelSpecsOf(body);
     const digest = createHash('sha256').update(JSON.stringify(specs)).digest('hex');
     const known = distinct.get(digest);
     if (known) return known;
@@ -76,32 +72,13 @@ export function createModelSpecsReader(deps: ModelSpecsDeps): ModelSpecsReader {
     return specs;
   }
 
-  function fetchSpecs(authorization: string): Promise<ModelSpecs> {
-    return new Promise((resolve, reject) => {
-      const url = new URL('/api/config', deps.target);
-      const request = client.get(url, { agent: deps.agent, headers: { authorization, accept: 'application/json' } }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size <= MAX_CONFIG_BYTES) chunks.push(chunk);
-        });
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          // A LibreChat that answers but serves no config (404 on an old or trimmed build) has no specs to enforce.
-          if (status >= 400 && status < 500) return resolve(NONE);
-          if (status !== 200 || size > MAX_CONFIG_BYTES) return reject(unreadable());
-          try {
-            resolve(parsed(Buffer.concat(chunks)));
-          } catch {
-            reject(unreadable());
-          }
-        });
-        res.on('error', () => reject(unreadable()));
-      });
-      request.setTimeout(deps.timeoutMs ?? 5_000, () => request.destroy());
-      request.on('error', () => reject(unreadable()));
-    });
+  async function fetchSpecs(authorization: string): Promise<ModelSpecs> {
+    const answer = await get('/api/config', authorization);
+    // A LibreChat that answers but serves no config (404 on an old or trimmed build) has no specs to enforce.
+    if (answer && answer.status >= 400 && answer.status < 500) return NONE;
+    // No answer, another status, a config over MAX_CONFIG_BYTES or not JSON.
+    if (answer?.status !== 200) throw unreadable();
+    return parsed(answer.body);
   }
 
   // A chat naming specs for both its conversations asks once: concurrent reads for a caller share one GET.

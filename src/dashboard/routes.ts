@@ -8,7 +8,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Config } from '../config.ts';
 import { isDatabaseUnavailable, type Sql } from '../db/sql.ts';
 import type { AppEnv } from '../http/app-env.ts';
-import { resolveRequestId } from '../http/request-id.ts';
+import { setPageHeaders } from '../http/page-headers.ts';
 import type { Logger } from '../log.ts';
 import { clientAuthority, clientIp, type TrustProxy } from '../http/client-address.ts';
 import type { SafeHtml } from './html.ts';
@@ -93,12 +93,7 @@ interface Runtime {
 
 async function dashboardHeaders(c: Ctx, next: () => Promise<void>): Promise<void> {
   await next();
-  c.header('x-request-id', resolveRequestId(c.env.incoming.headers));
-  c.header('cache-control', 'no-store');
-  c.header('content-security-policy', CSP);
-  c.header('x-content-type-options', 'nosniff');
-  c.header('x-frame-options', 'DENY');
-  c.header('referrer-policy', 'same-origin');
+  setPageHeaders(c, CSP);
 }
 
 export function registerDashboardRoutes(app: Hono<AppEnv>, deps: DashboardDeps): void {

@@ -15,7 +15,7 @@ import type { Sql } from '../db/sql.ts';
 import { GatewayError, isErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { readClientBody } from '../proxy/client-body.ts';
-import { clientIp } from '../http/client-address.ts';
+import { clientFacts } from '../http/client-address.ts';
 import type { UpstreamProxy } from '../proxy/upstream-proxy.ts';
 import type { FileRoute } from './file-routes.ts';
 import { holdUploadStatement, type UploadDecision } from './hold.ts';
@@ -69,11 +69,6 @@ export function createFileRequests(deps: FileRequestDeps) {
     return principalFromClaims(await deps.verifyToken(req.headers.authorization));
   }
 
-  function clientFacts(req: IncomingMessage) {
-    const agent = req.headers['user-agent'];
-    return { ipAddress: clientIp(req, config.trustProxy), userAgent: typeof agent === 'string' ? agent : null };
-  }
-
   /** Reconciles once; a failure is logged (the next list tries again). */
   function settleQuietly(what: string, requestId: string, work: () => Promise<unknown>): Promise<void> {
     return work().then(() => undefined, (error: { code?: string }) => {
@@ -114,7 +109,7 @@ export function createFileRequests(deps: FileRequestDeps) {
     const release = () => settleOrRetry('release', requestId, () => releaseUploadHold(deps.sql, uploadId));
     const [row] = await run(holdUploadStatement(deps.sql, {
       who: identityInput(principal, req, config.trustProxy),
-      upload: { uploadId, requestId, route, holdBytes, instanceId: deps.instanceId, ...clientFacts(req) },
+      upload: { uploadId, requestId, route, holdBytes, instanceId: deps.instanceId, ...clientFacts(req, config.trustProxy) },
     }), (rows) => { if (rows[0]?.code === null) void release(); });
     if (!row) throw new GatewayError('internal');
     if (row.code !== null) throw refusalOf(row, holdBytes);
@@ -146,7 +141,7 @@ export function createFileRequests(deps: FileRequestDeps) {
       selfHandleResponse: true,
       onUpstreamResponse: (upstreamRes) => relayAfter(upstreamRes, res, UPLOAD_ANSWER_LIMIT, async () => {
         if (upstreamRes.statusCode !== 200 || fileIds.length === 0) return;
-        await settleOrRetry('delete', requestId, () => run(deleteFilesStatement(deps.sql, { who, requestId, fileIds, ...clientFacts(req) })));
+        await settleOrRetry('delete', requestId, () => run(deleteFilesStatement(deps.sql, { who, requestId, fileIds, ...clientFacts(req, config.trustProxy) })));
       }),
     });
   }
@@ -170,7 +165,7 @@ export function createFileRequests(deps: FileRequestDeps) {
         const listed = upstreamRes.statusCode === 200 ? readFileList(answer) : undefined;
         if (!listed) return;
         await settleQuietly('reconcile', requestId, () =>
-          run(reconcileFilesStatement(deps.sql, { who, requestId, listed, askedAt, ...clientFacts(req) })));
+          run(reconcileFilesStatement(deps.sql, { who, requestId, listed, askedAt, ...clientFacts(req, config.trustProxy) })));
       }),
     });
   }

@@ -6,26 +6,16 @@ import type { ServerResponse } from 'node:http';
 import type { PendingQuery, Row } from 'postgres';
 import { isDatabaseUnavailable } from '../db/sql.ts';
 import { GatewayError } from '../errors.ts';
+import { sendErrorBody } from '../http/respond.ts';
 import type { Logger } from '../log.ts';
 import { MIB } from './hold.ts';
 
 export function sendFileRefusal(res: ServerResponse, error: GatewayError, requestId: string, closeConnection: boolean): void {
-  if (res.headersSent || res.destroyed) {
-    res.destroy();
-    return;
-  }
   const body = JSON.stringify({
     error: { code: error.code, message: error.message, request_id: requestId, ...(error.details ? { details: error.details } : {}) },
     message: error.message,
   });
-  res.statusCode = error.status;
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.setHeader('content-length', Buffer.byteLength(body));
-  res.setHeader('x-request-id', requestId);
-  res.setHeader('cache-control', 'no-store');
-  if (closeConnection) res.setHeader('connection', 'close');
-  for (const [name, value] of Object.entries(error.headers ?? {})) res.setHeader(name, value);
-  res.end(body);
+  sendErrorBody(res, error, requestId, body, closeConnection ? { connection: 'close' } : {});
 }
 
 /** Megabytes with one decimal, as a person reads a storage figure. */

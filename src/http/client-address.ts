@@ -121,6 +121,12 @@ export function clientIp(req: IncomingMessage, trust: TrustProxy): string | null
   return plainAddress(address).slice(0, 45);
 }
 
+/** The client's IP (as above) and its User-Agent as it sent it, as audit rows record them. */
+export function clientFacts(req: IncomingMessage, trust: TrustProxy): { ipAddress: string | null; userAgent: string | null } {
+  const agent = req.headers['user-agent'];
+  return { ipAddress: clientIp(req, trust), userAgent: typeof agent === 'string' ? agent : null };
+}
+
 /** True when X-Forwarded-Host on this request was written by a proxy the operator trusts. */
 function forwardedHostTrusted(req: IncomingMessage, trust: TrustProxy): boolean {
   if (trust === false || trust.kind === 'fly') return false;

@@ -23,7 +23,7 @@ import type { Logger } from '../log.ts';
 import type { ChatContext, Meter } from '../metering/meter.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { parseJsonObject, readClientBody } from './client-body.ts';
-import { clientIp } from '../http/client-address.ts';
+import { clientFacts } from '../http/client-address.ts';
 import { prepareUpstreamHeaders } from './headers.ts';
 import type { RequestTarget } from './request-target.ts';
 import { withResumeQuery } from './request-target.ts';
@@ -78,8 +78,7 @@ export function createClientHandler(deps: ClientHandlerDeps) {
   }
 
   function requestFacts(req: IncomingMessage, requestId: string, endpoint: string, model: string | null, conversationId: string | null = null): RequestFacts {
-    const agent = req.headers['user-agent'];
-    return { requestId, endpoint, model, conversationId, ipAddress: clientIp(req, config.trustProxy), userAgent: typeof agent === 'string' ? agent : null };
+    return { requestId, endpoint, model, conversationId, ...clientFacts(req, config.trustProxy) };
   }
 
   /** Headers LibreChat gets for a request the gateway resolved. */

@@ -11,15 +11,16 @@ import { identityInput } from '../admission/admit.ts';
 import { isUuid, principalFromClaims } from '../auth/principal.ts';
 import type { TokenVerifier } from '../auth/verify-token.ts';
 import type { Config } from '../config.ts';
-import { isDatabaseUnavailable, type Sql } from '../db/sql.ts';
+import type { Sql } from '../db/sql.ts';
 import { GatewayError, isErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { clientOverHttps } from '../http/client-address.ts';
+import { setPageHeaders } from '../http/page-headers.ts';
 import { resolveRequestId } from '../http/request-id.ts';
 import { sendError, sendJson } from '../http/respond.ts';
 import { CHOOSER_CSP, CHOOSER_SCRIPT, CHOOSER_SCRIPT_PATH, CHOOSER_STYLE_PATH, CHOOSER_STYLESHEET, chooserPage } from './chooser-page.ts';
 import { CHOOSER_PATH, WORKSPACE_COOKIE, WORKSPACES_PATH } from './chooser-path.ts';
-import { listScopeStatement, membershipsStatement, type MembershipRow } from './queries.ts';
+import { listScopeStatement, membershipsStatement, runWebClientStatement, type MembershipRow } from './queries.ts';
 
 export interface ChooserDeps {
   sql: Sql;
@@ -55,16 +56,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 }
 
 /** One statement, cancelled past DB_STATEMENT_TIMEOUT; any failure is the gateway's 503 (fail closed). */
-async function runBounded<T>(deps: ChooserDeps, query: { cancel(): void } & PromiseLike<T>): Promise<T> {
-  const timer = setTimeout(() => query.cancel(), deps.config.dbStatementTimeoutMs);
-  try {
-    return await query;
-  } catch (error) {
-    if (!isDatabaseUnavailable(error)) deps.logger.warn('workspace chooser statement failed', { err_code: (error as { code?: string }).code });
-    throw new GatewayError('database_unavailable');
-  } finally {
-    clearTimeout(timer);
-  }
+function runBounded<T>(deps: ChooserDeps, query: { cancel(): void } & PromiseLike<T>): Promise<T> {
+  return runWebClientStatement(query, { timeoutMs: deps.config.dbStatementTimeoutMs, logger: deps.logger, failure: 'workspace chooser statement failed' });
 }
 
 /** Runs a JSON route: its value is answered 200; a GatewayError in the one error shape. */
@@ -122,12 +115,7 @@ export function registerChooserRoutes(app: Hono<AppEnv>, deps: ChooserDeps): voi
 
   const pageHeaders = (c: Ctx, contentType: string) => {
     c.header('content-type', contentType);
-    c.header('x-request-id', resolveRequestId(c.env.incoming.headers));
-    c.header('cache-control', 'no-store');
-    c.header('content-security-policy', CHOOSER_CSP);
-    c.header('x-content-type-options', 'nosniff');
-    c.header('x-frame-options', 'DENY');
-    c.header('referrer-policy', 'same-origin');
+    setPageHeaders(c, CHOOSER_CSP);
   };
   app.get(CHOOSER_PATH, (c) => {
     pageHeaders(c, 'text/html; charset=utf-8');

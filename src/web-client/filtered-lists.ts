@@ -5,19 +5,18 @@
 // LibreChat's validators (ETag, Last-Modified) and says `Cache-Control: private, no-store`, so no cache
 // replays one workspace's list to another workspace or after a change; the client's own conditional headers
 // are dropped too, so LibreChat cannot answer 304 for a body the browser holds from before the filter.
-import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { identityInput } from '../admission/admit.ts';
+import { createLibreChatGet } from '../admission/librechat-get.ts';
 import { principalFromClaims } from '../auth/principal.ts';
 import { bearerToken, type TokenVerifier } from '../auth/verify-token.ts';
 import type { Config } from '../config.ts';
-import { isDatabaseUnavailable, type Sql } from '../db/sql.ts';
-import { GatewayError } from '../errors.ts';
+import type { Sql } from '../db/sql.ts';
 import type { Logger } from '../log.ts';
 import type { UpstreamProxy } from '../proxy/upstream-proxy.ts';
 import { filterList, type Entitlements } from './list-filters.ts';
 import type { ListRoute } from './list-routes.ts';
-import { listScopeStatement } from './queries.ts';
+import { listScopeStatement, runWebClientStatement } from './queries.ts';
 
 export interface ListFilter {
   handle(req: IncomingMessage, res: ServerResponse, route: ListRoute, requestId: string): Promise<void>;
@@ -89,7 +88,7 @@ function relay(res: ServerResponse, upstreamRes: IncomingMessage, filter: (body:
 }
 
 export function createListFilter(deps: ListFilterDeps): ListFilter {
-  const client = deps.config.librechatUrl.protocol === 'https:' ? https : http;
+  const getFromLibreChat = createLibreChatGet({ target: deps.config.librechatUrl, agent: deps.upstream.agent, timeoutMs: 5_000 }, MAX_LIST_BYTES);
 
   /** The caller's entitlements, or undefined when the request does not resolve to a workspace. */
   async function entitlementsOf(req: IncomingMessage): Promise<Entitlements | undefined> {
@@ -101,39 +100,15 @@ export function createListFilter(deps: ListFilterDeps): ListFilter {
       return undefined; // LibreChat answers a bad token itself
     }
     const query = listScopeStatement(deps.sql, identityInput(principalFromClaims(claims), req, deps.config.trustProxy));
-    const timer = setTimeout(() => query.cancel(), deps.config.dbStatementTimeoutMs);
-    try {
-      const [row] = await query;
-      return row && row.identity_code === null ? { enabledModels: row.enabled_models, enabledMcps: row.enabled_mcps } : undefined;
-    } catch (error) {
-      if (!isDatabaseUnavailable(error)) deps.logger.warn('list scope statement failed', { err_code: (error as { code?: string }).code });
-      throw new GatewayError('database_unavailable');
-    } finally {
-      clearTimeout(timer);
-    }
+    const [row] = await runWebClientStatement(query, { timeoutMs: deps.config.dbStatementTimeoutMs, logger: deps.logger, failure: 'list scope statement failed' });
+    return row && row.identity_code === null ? { enabledModels: row.enabled_models, enabledMcps: row.enabled_mcps } : undefined;
   }
 
   /** LibreChat's models answer for this caller (the endpoints list is filtered by it); undefined when not readable. */
-  function upstreamModels(authorization: string): Promise<Record<string, unknown> | undefined> {
-    return new Promise((resolve) => {
-      const url = new URL('/api/models', deps.config.librechatUrl);
-      const request = client.get(url, { agent: deps.upstream.agent, headers: { authorization, accept: 'application/json' } }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => { size += chunk.length; if (size <= MAX_LIST_BYTES) chunks.push(chunk); });
-        res.on('end', () => {
-          try {
-            const body: unknown = res.statusCode === 200 && size <= MAX_LIST_BYTES ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
-            resolve(typeof body === 'object' && body !== null && !Array.isArray(body) ? body as Record<string, unknown> : undefined);
-          } catch {
-            resolve(undefined);
-          }
-        });
-        res.on('error', () => resolve(undefined));
-      });
-      request.setTimeout(5_000, () => request.destroy());
-      request.on('error', () => resolve(undefined));
-    });
+  async function upstreamModels(authorization: string): Promise<Record<string, unknown> | undefined> {
+    const answer = await getFromLibreChat('/api/models', authorization);
+    const body = answer?.status === 200 ? answer.body : undefined;
+    return typeof body === 'object' && body !== null && !Array.isArray(body) ? body as Record<string, unknown> : undefined;
   }
 
   return {

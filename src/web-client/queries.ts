@@ -1,10 +1,33 @@
 // The web client's statements: each resolves the caller exactly as a chat does (admission/identity-ctes.ts) in
 // ONE statement, and only reads. The workspace's entitlements for filtering a list; the caller's workspaces
-// (memberships in active workspaces of the tenant, with the quota as the next admission would see it).
+// (memberships in active workspaces of the tenant, with the quota as the next admission would see it). Both
+// run under one deadline and fail closed (runWebClientStatement).
 import type { PendingQuery } from 'postgres';
 import type { IdentityInput } from '../admission/identity-ctes.ts';
 import { identityCtes } from '../admission/identity-ctes.ts';
-import type { Sql } from '../db/sql.ts';
+import { isDatabaseUnavailable, type Sql } from '../db/sql.ts';
+import { GatewayError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+/**
+ * Runs one of these statements, cancelled once `timeoutMs` has passed. Any failure is 503
+ * database_unavailable (the web client's routes fail closed), logged as `failure` unless the database is
+ * only unreachable.
+ */
+export async function runWebClientStatement<T>(
+  query: { cancel(): void } & PromiseLike<T>,
+  opts: { timeoutMs: number; logger: Logger; failure: string },
+): Promise<T> {
+  const timer = setTimeout(() => query.cancel(), opts.timeoutMs);
+  try {
+    return await query;
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) opts.logger.warn(opts.failure, { err_code: (error as { code?: string }).code });
+    throw new GatewayError('database_unavailable');
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface ScopeRow {
   identity_code: string | null;

@@ -35,3 +35,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/**
+ * How many statements this test's database ran since the last `SELECT pg_stat_statements_reset()`
+ * (test/global-setup.ts loads pg_stat_statements), leaving out the count's own queries and the gateway
+ * instances' heartbeats (gateway_instances), which run on their own clock.
+ */
+export async function statementCalls(sql: Sql): Promise<number> {
+  const [row] = await sql<{ calls: string | null }[]>`
+    SELECT sum(calls)::text AS calls FROM pg_stat_statements
+    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND query NOT ILIKE '%pg_stat_statements%' AND query NOT ILIKE '%gateway_instances%'`;
+  return Number(row?.calls ?? 0);
+}

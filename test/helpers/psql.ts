@@ -1,7 +1,9 @@
 // Runs a cookbook file (sql/ops/*.sql) the way an operator does: the real psql client, -v variables,
-// ON_ERROR_STOP, against the test file's database (psql found by system-tools.ts). Also a small CSV reader for `psql --csv` reports.
+// ON_ERROR_STOP, against the test file's database (psql found by system-tools.ts), and what a file's run must
+// come to (done, or refused with the cookbook's exit code 3). Also a small CSV reader for `psql --csv` reports.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { expect } from 'vitest';
 import { psql, toolPath } from './system-tools.ts';
 
 export const OPS_DIR = path.resolve(new URL('../../sql/ops', import.meta.url).pathname);
@@ -23,6 +25,20 @@ export function runOpsFile(databaseUrl: string, file: string, vars: Record<strin
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Runs the file and expects it done (exit 0); its result, for files that print a report. */
+export async function expectOpsOk(databaseUrl: string, file: string, vars: Record<string, string | number>): Promise<PsqlResult> {
+  const result = await runOpsFile(databaseUrl, file, vars);
+  expect(result.code, `${file}: ${result.stderr}`).toBe(0);
+  return result;
+}
+
+/** Runs the file and expects the cookbook's refusal: exit 3 (ON_ERROR_STOP in a script) with `message` on stderr. */
+export async function expectOpsRefused(databaseUrl: string, file: string, vars: Record<string, string | number>, message: RegExp): Promise<void> {
+  const result = await runOpsFile(databaseUrl, file, vars);
+  expect(result.code, result.stdout).toBe(3);
+  expect(result.stderr).toMatch(message);
 }
 
 /** Parses `psql --csv` output (RFC 4180 quoting) into objects keyed by the header row. */

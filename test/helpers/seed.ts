@@ -1,6 +1,7 @@
 // Test fixtures written with plain SQL, as an operator would: tenants, users, workspaces, members,
 // config and quota.
 import { randomUUID } from 'node:crypto';
+import type { IdentityInput } from '../../src/admission/identity-ctes.ts';
 import type { Sql } from '../../src/db/sql.ts';
 
 export interface SeededWorkspace {
@@ -8,6 +9,14 @@ export interface SeededWorkspace {
   userId: string;
   email: string;
   workspaceId: string;
+}
+
+/**
+ * The identity the admission statements get for the seeded user's verified token that claims its tenant and
+ * names its workspace (Host localhost), for tests that run a statement without the gateway.
+ */
+export function claimedIdentity(ws: SeededWorkspace): IdentityInput {
+  return { tenantClaimed: true, tenantId: ws.tenantId, userId: ws.userId, email: null, host: 'localhost', workspaceGiven: true, workspaceId: ws.workspaceId };
 }
 
 export interface SeedOptions {

@@ -55,7 +55,8 @@ export function createdEvent(turn: Turn): Record<string, unknown> {
   return { created: true, message: userMessage(turn), streamId: turn.streamId };
 }
 
-export function runStepEvent(turn: Turn, stepId: string, index: number): Record<string, unknown> {
+/** An `on_run_step` of the response message; its `type` is its step details' type. */
+function responseRunStep(turn: Turn, stepId: string, index: number, stepDetails: { type: string; [field: string]: unknown }): Record<string, unknown> {
   return {
     event: 'on_run_step',
     data: {
@@ -63,11 +64,15 @@ export function runStepEvent(turn: Turn, stepId: string, index: number): Record<
       runId: turn.responseMessageId,
       index,
       stepIndex: index,
-      type: 'message_creation',
-      stepDetails: { type: 'message_creation', message_creation: { message_id: turn.responseMessageId } },
+      type: stepDetails.type,
+      stepDetails,
       usage: null,
     },
   };
+}
+
+export function runStepEvent(turn: Turn, stepId: string, index: number): Record<string, unknown> {
+  return responseRunStep(turn, stepId, index, { type: 'message_creation', message_creation: { message_id: turn.responseMessageId } });
 }
 
 /**
@@ -75,18 +80,8 @@ export function runStepEvent(turn: Turn, stepId: string, index: number): Record<
  * LibreChat's reference: `stepDetails.tool_calls[{id, name, args, type: "tool_call"}]`).
  */
 export function toolCallStepEvent(turn: Turn, stepId: string, index: number, calls: { id: string; tool: ToolCallPlan }[]): Record<string, unknown> {
-  return {
-    event: 'on_run_step',
-    data: {
-      id: stepId,
-      runId: turn.responseMessageId,
-      index,
-      stepIndex: index,
-      type: 'tool_calls',
-      stepDetails: { type: 'tool_calls', tool_calls: calls.map(({ id, tool }) => ({ id, name: tool.name, args: '', type: 'tool_call' })) },
-      usage: null,
-    },
-  };
+  return responseRunStep(turn, stepId, index,
+    { type: 'tool_calls', tool_calls: calls.map(({ id, tool }) => ({ id, name: tool.name, args: '', type: 'tool_call' })) });
 }
 
 /** The arguments of one tool call, as they stream (`on_run_step_delta`). */

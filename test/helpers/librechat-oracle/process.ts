@@ -1,6 +1,5 @@
 // Starts the Express 5 oracle (main.ts) as a real child process and reads its records.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { startChildServer } from '../child-server.ts';
 import type { OracleRecord } from './routes.ts';
 
 export interface OracleProcess {
@@ -11,44 +10,15 @@ export interface OracleProcess {
   stop(): Promise<void>;
 }
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
 export async function startOracleProcess(): Promise<OracleProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/librechat-oracle/main.ts'], {
-    cwd: ROOT, env: { ...process.env, HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'],
+  const { ready, stop } = await startChildServer<{ url: string; controlUrl: string }>({
+    name: 'librechat-oracle', script: 'test/helpers/librechat-oracle/main.ts', env: { ...process.env, HOST: '127.0.0.1' },
+    startTimeoutMs: 30_000, stderrKeep: 8192,
   });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr = (stderr + chunk).slice(-8192); });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const ready = await new Promise<{ url: string; controlUrl: string }>((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`oracle did not start: ${stderr}`)), 30_000);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      const newline = buffered.indexOf('\n');
-      if (newline < 0) return;
-      clearTimeout(timer);
-      resolve(JSON.parse(buffered.slice(0, newline)) as { url: string; controlUrl: string });
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`oracle exited (${code}): ${stderr}`));
-    });
-  }).catch((error: unknown) => {
-    child.kill('SIGKILL');
-    throw error;
-  });
-  child.stdout.resume();
   return {
     url: ready.url,
     records: async () => (await (await fetch(`${ready.controlUrl}/records`)).json()) as OracleRecord[],
     reset: async () => void (await fetch(`${ready.controlUrl}/reset`, { method: 'POST' })),
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop,
   };
 }
