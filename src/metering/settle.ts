@@ -27,8 +27,43 @@ export interface Settlement {
   requestId?: string;
 }
 
+/** The largest PostgreSQL `integer`: the type of every token column and counter. */
+const MAX_INT = 2_147_483_647;
+
+function countThatFits(value: number): number {
+  return Math.min(MAX_INT, Math.max(0, Math.round(value)));
+}
+
+/** An id LibreChat gave that the VARCHAR(255) columns can hold (PostgreSQL text holds no NUL), else none. */
+function idThatFits(id: string | undefined): string | undefined {
+  return id !== undefined && id.length <= 255 && !id.includes('\u0000') ? id : undefined;
+}
+
+/**
+ * The settlement as its columns can hold it. What LibreChat reports is not trusted to fit: a count past an
+ * `integer` or an id past 255 characters would make the statement fail, and a settlement that fails is retried
+ * for ever with its hold never settled. Counts are clamped (the chat is charged the most a counter can hold),
+ * ids that cannot be stored are left out.
+ */
+export function storableSettlement(s: Settlement): Settlement {
+  const { usage } = s;
+  return {
+    ...s,
+    usage: {
+      ...usage,
+      promptTokens: countThatFits(usage.promptTokens),
+      completionTokens: countThatFits(usage.completionTokens),
+      totalTokens: countThatFits(usage.totalTokens),
+    },
+    conversationId: idThatFits(s.conversationId),
+    streamId: idThatFits(s.streamId),
+    reason: s.reason?.replaceAll('\u0000', ''),
+  };
+}
+
 /** Returns true when this call settled the row, false when it was already settled. */
-export async function settleUsage(sql: Sql, s: Settlement): Promise<boolean> {
+export async function settleUsage(sql: Sql, given: Settlement): Promise<boolean> {
+  const s = storableSettlement(given);
   const details = { per_model: s.usage.perModel, ...(s.reason ? { reason: s.reason } : {}) };
   const rows = await sql<{ settled: number }[]>`
     WITH closed AS (
@@ -50,8 +85,8 @@ export async function settleUsage(sql: Sql, s: Settlement): Promise<boolean> {
     ),
     quota AS (
       UPDATE workspace_quotas q SET
-        tokens_used = GREATEST(0, q.tokens_used::bigint + CASE WHEN q.reset_at IS NOT DISTINCT FROM closed.quota_reset_at
-                                                      THEN closed.total_tokens - closed.charged ELSE closed.total_tokens END),
+        tokens_used = LEAST(${MAX_INT}::bigint, GREATEST(0, q.tokens_used::bigint + CASE WHEN q.reset_at IS NOT DISTINCT FROM closed.quota_reset_at
+                                                      THEN closed.total_tokens - closed.charged ELSE closed.total_tokens END)),
         requests_used = CASE WHEN ${s.neverTaken === true}::boolean AND NOT closed.late AND q.reset_at IS NOT DISTINCT FROM closed.quota_reset_at
                              THEN GREATEST(0, q.requests_used - 1) ELSE q.requests_used END,
         updated_at = timezone('UTC', now())
