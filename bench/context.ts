@@ -30,7 +30,11 @@ export interface Contender {
   process?: keyof BenchContext['pids'];
 }
 
-export type ContenderSummary = LoadSummary & { rounds_rps: number[]; cpu_us_per_req: number | null; db_cpu_us_per_req: number | null };
+export type ContenderSummary = LoadSummary & {
+  rounds_rps: number[]; cpu_us_per_req: number | null; db_cpu_us_per_req: number | null;
+  /** The process's plus PostgreSQL's CPU per request in each round (the spread is the noise). */
+  rounds_cpu_us: (number | null)[];
+};
 
 /**
  * Adds `after - before` to an accumulator that turns null once any reading failed. A process tree can
@@ -60,6 +64,7 @@ export async function alternate(
   const runs = new Map<string, LoadResult[]>(contenders.map((c) => [c.name, []]));
   const cpu = new Map<string, number | null>(contenders.map((c) => [c.name, c.process ? 0 : null]));
   const dbCpu = new Map<string, number | null>(contenders.map((c) => [c.name, 0]));
+  const roundCpu = new Map<string, (number | null)[]>(contenders.map((c) => [c.name, []]));
   const served = contenders.flatMap((c) => (c.process && ctx.pids[c.process] ? [ctx.pids[c.process]!] : []));
   await waitUntilIdle(served, [ctx.postgresPid]);
   for (let round = 0; round < ctx.cfg.rounds; round += 1) {
@@ -70,8 +75,10 @@ export async function alternate(
       const options = { ...contender.load, connections, seconds: ctx.cfg.seconds };
       const result = await (options.rate ? runPaced({ ...options, rate: options.rate }) : runLoad(options));
       await waitUntilIdle(pid ? [pid] : [], [ctx.postgresPid]);
-      cpu.set(contender.name, accumulate(cpu.get(contender.name), before.own, pid ? readCpuSeconds(pid) : null));
-      dbCpu.set(contender.name, accumulate(dbCpu.get(contender.name), before.db, readCpuSecondsTree(ctx.postgresPid)));
+      const after = { own: pid ? readCpuSeconds(pid) : null, db: readCpuSecondsTree(ctx.postgresPid) };
+      cpu.set(contender.name, accumulate(cpu.get(contender.name), before.own, after.own));
+      dbCpu.set(contender.name, accumulate(dbCpu.get(contender.name), before.db, after.db));
+      roundCpu.get(contender.name)!.push(perRequest(accumulate(accumulate(0, before.own, after.own), before.db, after.db), result.ok));
       runs.get(contender.name)!.push(result);
       const rps = result.ok / result.durationS;
       const bad = result.failed + result.errors;
@@ -86,6 +93,7 @@ export async function alternate(
       rounds_rps: results.map((r) => Math.round(r.ok / r.durationS)),
       cpu_us_per_req: perRequest(cpu.get(name), summary.ok),
       db_cpu_us_per_req: perRequest(dbCpu.get(name), summary.ok),
+      rounds_cpu_us: roundCpu.get(name)!,
     };
   }
   return out;

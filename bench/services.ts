@@ -41,10 +41,12 @@ export interface GatewayOptions {
   profileDir?: string | undefined;
   /** The file its stdout (the request log, one JSON line per request at LOG_LEVEL=info) is appended to. */
   logFile: string;
+  /** Another build's main.js (bench/ab.ts runs a "before" build beside the current one). */
+  entry?: string;
 }
 
 export async function startGateway(cleanup: Cleanup, opts: GatewayOptions): Promise<Service> {
-  const entry = path.join(ROOT, 'dist/src/main.js');
+  const entry = opts.entry ?? path.join(ROOT, 'dist/src/main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build`);
   const port = await freePort();
   const profile = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];

@@ -62,7 +62,7 @@ export function tableJson(table: ContenderTable): Record<string, Record<string, 
       out[name] ??= {};
       out[name][conc] = {
         rps: Math.round(s.rps), p50_ms: round3(s.p50), p99_ms: round3(s.p99), mean_ms: round3(s.mean),
-        ok: s.ok, failed: s.failed, rounds_rps: s.rounds_rps, cpu_us_per_req: s.cpu_us_per_req, db_cpu_us_per_req: s.db_cpu_us_per_req,
+        ok: s.ok, failed: s.failed, rounds_rps: s.rounds_rps, rounds_cpu_us: s.rounds_cpu_us, cpu_us_per_req: s.cpu_us_per_req, db_cpu_us_per_req: s.db_cpu_us_per_req,
       };
     }
   }
