@@ -7,6 +7,9 @@
 //   AB_BEFORE     path of the before build's dist/src/main.js (required)
 //   AB_ONLY       comma list of pass,chat,openai_json,openai_sse (default: all)
 //   AB_C          concurrency (default 16); BENCH_SECONDS, BENCH_ROUNDS as for npm run bench (default 3 s x 6)
+//   AB_BEFORE_SQL a .sql file: the before gateway then gets its own database, a copy of the seeded one with
+//                 this SQL applied (e.g. what undoes a new migration), for a schema lever's before/after
+import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,6 +20,7 @@ import { startBenchDatabase } from './database.ts';
 import { request } from './http.ts';
 import { round3 } from './load.ts';
 import { Cleanup } from './processes.ts';
+import { createSql } from '../src/db/sql.ts';
 import { chatStartBody } from './scenarios/metered.ts';
 import { OPENAI_PATH, openAiBody } from './scenarios/openai.ts';
 import { BENCH_AGENT_ID, benchToken, seedBench } from './seed.ts';
@@ -34,6 +38,22 @@ process.on('SIGINT', () => void cleanup.runAll(log).finally(() => process.exit(1
 try {
   const db = await startBenchDatabase(cleanup);
   const seed = await seedBench(db.sql);
+  let beforeUrl = db.gatewayUrl;
+  let benchSql = db.sql;
+  if (process.env.AB_BEFORE_SQL) {
+    // CREATE DATABASE … TEMPLATE needs the source without connections: close the bench's pool first.
+    await db.sql.end({ timeout: 5 });
+    const main = new URL(db.gatewayUrl);
+    const admin = createSql({ url: Object.assign(new URL(db.gatewayUrl), { pathname: '/postgres' }).toString(), max: 1, prepare: false, connectTimeoutMs: 10_000 });
+    await admin.unsafe(`CREATE DATABASE geko_before TEMPLATE "${main.pathname.slice(1) || 'postgres'}"`);
+    await admin.end({ timeout: 5 });
+    beforeUrl = Object.assign(new URL(db.gatewayUrl), { pathname: '/geko_before' }).toString();
+    const before = createSql({ url: beforeUrl, max: 1, prepare: false, connectTimeoutMs: 10_000 });
+    await before.unsafe(await readFile(process.env.AB_BEFORE_SQL, 'utf8'));
+    await before.end({ timeout: 5 });
+    benchSql = createSql({ url: db.gatewayUrl, max: 2, prepare: false, connectTimeoutMs: 10_000 });
+    cleanup.add('bench pool (ab)', () => benchSql.end({ timeout: 5 }));
+  }
   const fake = await startFake(cleanup);
   await request(`${fake.url}/__fake/agents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: BENCH_AGENT_ID, model: 'gpt-4o', provider: 'openAI' }) });
   await request(`${fake.url}/__fake/defaults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ deltas: ['hi'], frameIntervalMs: 0, startDelayMs: 0 }) });
@@ -41,11 +61,11 @@ try {
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'geko-ab-log-'));
   cleanup.add('log dir', () => rm(logDir, { recursive: true, force: true }));
   const common = { databaseUrl: db.gatewayUrl, librechatUrl: fake.url, jwtSecret, onCrash: log, dbPoolMax: cfg.dbPoolMax };
-  const a = await startGateway(cleanup, { ...common, entry: before, logFile: path.join(logDir, 'before.log') });
+  const a = await startGateway(cleanup, { ...common, databaseUrl: beforeUrl, entry: before, logFile: path.join(logDir, 'before.log') });
   const b = await startGateway(cleanup, { ...common, logFile: path.join(logDir, 'after.log') });
   const bare = await startBareProxy(cleanup, fake.url);
   const ctx: BenchContext = {
-    cfg, sql: db.sql, seed, token: await benchToken(seed, jwtSecret), log, databaseUrl: db.gatewayUrl,
+    cfg, sql: benchSql, seed, token: await benchToken(seed, jwtSecret), log, databaseUrl: db.gatewayUrl,
     urls: { direct: fake.url, bare: bare.url, bareUndici: bare.url, gateway: b.url, portkey: null },
     pids: { fake: fake.pid, bare: bare.pid, bareUndici: bare.pid, gateway: b.pid, portkey: a.pid }, postgresPid: db.pid,
     restartGateway: () => Promise.reject(new Error('not in an A/B run')),
