@@ -5,6 +5,8 @@ import pino from 'pino';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type LogFields = Record<string, unknown>;
+/** Flat scalars only: nothing in it can hold a secret the redaction would have to find. */
+export type RequestLogFields = Record<string, string | number | boolean | undefined>;
 
 export interface Logger {
   debug(msg: string, fields?: LogFields): void;
@@ -12,6 +14,12 @@ export interface Logger {
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
   child(fields: LogFields): Logger;
+  /**
+   * The one `request` line per request (info level). Its fields are an allow-listed record of scalars
+   * (client-request.ts), which no redact path can match, so it skips pino's redaction pass: that pass
+   * clones and walks every line and was ~half the cost of the request line (bench/ROUND-F.md).
+   */
+  request(fields: RequestLogFields): void;
   /** Writes out what the asynchronous destination still buffers (before process.exit). */
   flush(): void;
 }
@@ -25,13 +33,14 @@ const FLUSH_MS = 250;
 
 const REDACT = ['authorization', 'cookie', 'token', 'password', '*.authorization', '*.cookie', '*.token', '*.password'];
 
-function wrap(base: pino.Logger): Logger {
+function wrap(base: pino.Logger, unredacted: pino.Logger): Logger {
   return {
     debug: (msg, fields) => base.debug(fields ?? {}, msg),
     info: (msg, fields) => base.info(fields ?? {}, msg),
     warn: (msg, fields) => base.warn(fields ?? {}, msg),
     error: (msg, fields) => base.error(fields ?? {}, msg),
-    child: (fields) => wrap(base.child(fields)),
+    child: (fields) => wrap(base.child(fields), unredacted.child(fields)),
+    request: (fields) => unredacted.info(fields, 'request'),
     flush: () => base.flush(),
   };
 }
@@ -45,12 +54,13 @@ function batchedStdout(): pino.DestinationStream {
 
 /** A logger writing to `destination` (stdout by default; tests pass a stream to read the lines). */
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
-  const base = pino({
+  const stream = destination ?? batchedStdout();
+  const options: pino.LoggerOptions = {
     level,
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: REDACT, remove: true },
-  }, destination ?? batchedStdout());
-  return wrap(base);
+  };
+  // Two loggers on one stream: the same line format, one with the redaction safety net for free-form fields.
+  return wrap(pino({ ...options, redact: { paths: REDACT, remove: true } }, stream), pino(options, stream));
 }
