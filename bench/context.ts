@@ -4,7 +4,7 @@
 import type { Sql } from '../src/db/sql.ts';
 import type { BenchConfig } from './config.ts';
 import { runLoad, runPaced, summarise, type LoadOptions, type LoadResult, type LoadSummary } from './load.ts';
-import { readCpuSeconds, readCpuSecondsTree } from './processes.ts';
+import { readCpuSeconds, readCpuSecondsTree, waitUntilIdle } from './processes.ts';
 import type { BenchSeed } from './seed.ts';
 
 export interface BenchContext {
@@ -30,7 +30,11 @@ export interface Contender {
   process?: keyof BenchContext['pids'];
 }
 
-export type ContenderSummary = LoadSummary & { rounds_rps: number[]; cpu_us_per_req: number | null; db_cpu_us_per_req: number | null };
+export type ContenderSummary = LoadSummary & {
+  rounds_rps: number[]; cpu_us_per_req: number | null; db_cpu_us_per_req: number | null;
+  /** The process's plus PostgreSQL's CPU per request in each round (the spread is the noise). */
+  rounds_cpu_us: (number | null)[];
+};
 
 /**
  * Adds `after - before` to an accumulator that turns null once any reading failed. A process tree can
@@ -51,6 +55,8 @@ export function authHeaders(ctx: BenchContext, workspaceId = ctx.seed.mainWorksp
 /**
  * Runs every contender for `seconds` at `connections`, `rounds` times, rotating the order each round;
  * returns one summary per contender (percentiles over all rounds' samples, requests/s over their time).
+ * CPU per request counts from a round's start until its process and PostgreSQL are idle again, so
+ * work a round leaves behind (settlement, audit rows, the log write) is charged to it, not the next.
  */
 export async function alternate(
   ctx: BenchContext, contenders: Contender[], connections: number, label: string,
@@ -58,6 +64,9 @@ export async function alternate(
   const runs = new Map<string, LoadResult[]>(contenders.map((c) => [c.name, []]));
   const cpu = new Map<string, number | null>(contenders.map((c) => [c.name, c.process ? 0 : null]));
   const dbCpu = new Map<string, number | null>(contenders.map((c) => [c.name, 0]));
+  const roundCpu = new Map<string, (number | null)[]>(contenders.map((c) => [c.name, []]));
+  const served = contenders.flatMap((c) => (c.process && ctx.pids[c.process] ? [ctx.pids[c.process]!] : []));
+  await waitUntilIdle(served, [ctx.postgresPid]);
   for (let round = 0; round < ctx.cfg.rounds; round += 1) {
     for (let i = 0; i < contenders.length; i += 1) {
       const contender = contenders[(i + round) % contenders.length]!;
@@ -65,8 +74,11 @@ export async function alternate(
       const before = { own: pid ? readCpuSeconds(pid) : null, db: readCpuSecondsTree(ctx.postgresPid) };
       const options = { ...contender.load, connections, seconds: ctx.cfg.seconds };
       const result = await (options.rate ? runPaced({ ...options, rate: options.rate }) : runLoad(options));
-      cpu.set(contender.name, accumulate(cpu.get(contender.name), before.own, pid ? readCpuSeconds(pid) : null));
-      dbCpu.set(contender.name, accumulate(dbCpu.get(contender.name), before.db, readCpuSecondsTree(ctx.postgresPid)));
+      await waitUntilIdle(pid ? [pid] : [], [ctx.postgresPid]);
+      const after = { own: pid ? readCpuSeconds(pid) : null, db: readCpuSecondsTree(ctx.postgresPid) };
+      cpu.set(contender.name, accumulate(cpu.get(contender.name), before.own, after.own));
+      dbCpu.set(contender.name, accumulate(dbCpu.get(contender.name), before.db, after.db));
+      roundCpu.get(contender.name)!.push(perRequest(accumulate(accumulate(0, before.own, after.own), before.db, after.db), result.ok));
       runs.get(contender.name)!.push(result);
       const rps = result.ok / result.durationS;
       const bad = result.failed + result.errors;
@@ -81,6 +93,7 @@ export async function alternate(
       rounds_rps: results.map((r) => Math.round(r.ok / r.durationS)),
       cpu_us_per_req: perRequest(cpu.get(name), summary.ok),
       db_cpu_us_per_req: perRequest(dbCpu.get(name), summary.ok),
+      rounds_cpu_us: roundCpu.get(name)!,
     };
   }
   return out;

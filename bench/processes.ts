@@ -3,7 +3,7 @@
 // /proc/<pid>/status (and its CPU time from /proc/<pid>/stat). Every start registers its stop with a Cleanup, which run.ts runs in `finally` and
 // on SIGINT/SIGTERM, so no process outlives the run even when a scenario fails.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 
 export interface Service {
@@ -91,6 +91,13 @@ export interface SpawnOptions {
   port?: number;
   readyPath?: string;
   timeoutMs?: number;
+  /**
+   * Where stdout goes: a file (opened for append) instead of a pipe this process reads. For the gateway,
+   * whose request log is stdout: production hands it to a log shipper that drains it at once, and a file
+   * never blocks the writer either (a pipe the bench reads late would make the log cost look larger).
+   * Needs `port` (the port cannot be learned from stdout then).
+   */
+  stdoutFile?: string;
 }
 
 const TAIL_CHARS = 8_000;
@@ -107,9 +114,12 @@ function stopChild(child: ChildProcess, exited: Promise<void>): () => Promise<vo
 
 /** Starts `node <args>` and resolves once it listens; registers its stop with `cleanup`. */
 export async function startService(cleanup: Cleanup, opts: SpawnOptions): Promise<Service> {
+  if (opts.stdoutFile && opts.port === undefined) throw new Error(`${opts.name}: stdoutFile needs a given port`);
+  const stdoutFd = opts.stdoutFile ? openSync(opts.stdoutFile, 'a') : undefined;
   const child = spawn(process.execPath, opts.args, {
-    cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', stdoutFd ?? 'pipe', 'pipe'],
   });
+  if (stdoutFd !== undefined) closeSync(stdoutFd); // the child holds its own copy
   let tail = '';
   const keep = (chunk: Buffer) => { tail = (tail + chunk.toString('utf8')).slice(-TAIL_CHARS); };
   child.stderr!.on('data', keep);
@@ -123,7 +133,7 @@ export async function startService(cleanup: Cleanup, opts: SpawnOptions): Promis
   cleanup.add(opts.name, stop);
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const port = opts.port ?? await portFromStdout(child, timeoutMs, () => tail);
-  child.stdout!.on('data', keep);
+  child.stdout?.on('data', keep);
   if (opts.readyPath) await pollHttp(`http://127.0.0.1:${port}${opts.readyPath}`, timeoutMs, child, () => tail);
   return {
     name: opts.name, pid: child.pid ?? -1, port, url: `http://127.0.0.1:${port}`,
@@ -174,4 +184,41 @@ export async function pollHttp(url: string, timeoutMs: number, child?: ChildProc
     if (Date.now() > deadline) throw new Error(`${url} did not answer 2xx within ${timeoutMs} ms (last ${status}): ${tail?.() ?? ''}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** Summed CPU seconds of processes (a tree for each `trees` pid), or null when one is gone. */
+export function readCpuSecondsOf(pids: number[], trees: number[] = []): number | null {
+  let total = 0;
+  for (const pid of pids) {
+    const s = readCpuSeconds(pid);
+    if (s === null) return null;
+    total += s;
+  }
+  for (const pid of trees) {
+    const s = readCpuSecondsTree(pid);
+    if (s === null) return null;
+    total += s;
+  }
+  return total;
+}
+
+/**
+ * Waits until the given processes are idle again: two successive 200 ms windows in which they used at
+ * most 10 ms of CPU together (one clock tick of /proc per window; PostgreSQL's background writers tick
+ * now and then), or `timeoutMs`. So a round's CPU includes the work it caused after its last answer
+ * (settlement, audit rows, log writes). Returns the ms waited.
+ */
+export async function waitUntilIdle(pids: number[], trees: number[], timeoutMs = 15_000): Promise<number> {
+  const started = Date.now();
+  let last = readCpuSecondsOf(pids, trees);
+  let quiet = 0;
+  while (Date.now() - started < timeoutMs) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const now = readCpuSecondsOf(pids, trees);
+    if (now === null || last === null) return Date.now() - started;
+    quiet = now - last <= 0.0101 ? quiet + 1 : 0;
+    last = now;
+    if (quiet >= 2) break;
+  }
+  return Date.now() - started;
 }

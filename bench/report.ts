@@ -1,4 +1,4 @@
-// Output: the machine description, issue 6's targets checked against the figures, and the readable
+// Output: the machine description, issue 18's targets checked against the figures, and the readable
 // table printed on stdout (every contender's req/s, p50 and p99 per route and concurrency, the CPU time
 // its serving process and PostgreSQL spent per request, then the headline figures and the targets).
 import os from 'node:os';
@@ -37,38 +37,31 @@ function check(target: string, value: unknown, test: (() => boolean) | null): Ta
   return { target, value, holds: test === null ? null : test() };
 }
 
-/** Issue 6's targets. `holds` is null when the figure is missing (its scenario failed or was skipped). */
-export function checkTargets(keys: Keys, concurrencies: number[]): Record<string, TargetCheck> {
+/** Issue 18's targets. `holds` is null when the figure is missing (its scenario failed or was skipped). */
+export function checkTargets(keys: Keys): Record<string, TargetCheck> {
   const n = (name: string) => num(keys, name);
-  const when = (names: string[], test: () => boolean) => (names.every((name) => n(name) !== null) ? test : null);
-  const perC = (prefix: string) => concurrencies.map((c) => `${prefix}_c${c}`);
+  const at = (name: string, target: string, test: (v: number) => boolean) => {
+    const value = n(name);
+    return check(target, keys[name] ?? null, value === null ? null : () => test(value));
+  };
   return {
-    passthrough: check('>= 0.9 of bare http-proxy req/s', n('passthrough_rps_ratio_vs_bare_proxy'),
-      when(['passthrough_rps_ratio_vs_bare_proxy'], () => n('passthrough_rps_ratio_vs_bare_proxy')! >= 0.9)),
-    metered_p50: check('added p50 < 1 ms (c=16)', n('metered_added_p50_ms'), when(['metered_added_p50_ms'], () => n('metered_added_p50_ms')! < 1)),
-    metered_p99: check('added p99 < 5 ms (c=16)', n('metered_added_p99_ms'), when(['metered_added_p99_ms'], () => n('metered_added_p99_ms')! < 5)),
-    metered_p50_paced: check('same, at a fixed rate below saturation: p50 < 1 ms', n('metered_added_p50_ms_at_fixed_rate'),
-      when(['metered_added_p50_ms_at_fixed_rate'], () => n('metered_added_p50_ms_at_fixed_rate')! < 1)),
-    metered_p99_paced: check('same, at a fixed rate below saturation: p99 < 5 ms', n('metered_added_p99_ms_at_fixed_rate'),
-      when(['metered_added_p99_ms_at_fixed_rate'], () => n('metered_added_p99_ms_at_fixed_rate')! < 5)),
-    sql_admission: check('exactly 1 admission statement per chat', n('sql_admission_statements_per_chat'),
-      when(['sql_admission_statements_per_chat'], () => n('sql_admission_statements_per_chat') === 1)),
-    sql_settlement: check('exactly 1 settlement statement per chat', n('sql_settlement_statements_per_chat'),
-      when(['sql_settlement_statements_per_chat'], () => n('sql_settlement_statements_per_chat') === 1)),
-    sql_total: check('2 statements per admitted chat in all', n('sql_statements_per_admitted_chat'),
-      when(['sql_statements_per_admitted_chat'], () => n('sql_statements_per_admitted_chat') === 2)),
-    sql_denied: check('1 statement per denied request', n('sql_statements_per_denied'), when(['sql_statements_per_denied'], () => n('sql_statements_per_denied') === 1)),
-    sse: check('time to first frame within 1 ms of direct', n('sse_first_frame_delta_ms'), when(['sse_first_frame_delta_ms'], () => n('sse_first_frame_delta_ms')! <= 1)),
-    openai_rps: check('>= 3x Portkey req/s at every concurrency', perC('openai_route_rps_ratio_vs_portkey').map(n),
-      when(perC('openai_route_rps_ratio_vs_portkey'), () => perC('openai_route_rps_ratio_vs_portkey').every((k) => n(k)! >= 3))),
-    openai_p99: check('<= 0.5x Portkey p99 at every concurrency', perC('openai_route_p99_ratio_vs_portkey').map(n),
-      when(perC('openai_route_p99_ratio_vs_portkey'), () => perC('openai_route_p99_ratio_vs_portkey').every((k) => n(k)! <= 0.5))),
-    rss: check('1,000 streams under 200 MB RSS', n('rss_mb_1000_streams'), when(['rss_mb_1000_streams'], () => n('rss_mb_1000_streams')! < 200)),
-    history: check('admission p50 with 10M audit rows within 10% of empty', n('admission_p50_ratio_large_vs_empty'),
-      when(['admission_p50_ratio_large_vs_empty'], () => n('admission_p50_ratio_large_vs_empty')! <= 1.1)),
-    hot_row: check('>= 2,000 admissions/s on one workspace', n('hot_row_admissions_per_s'), when(['hot_row_admissions_per_s'], () => n('hot_row_admissions_per_s')! >= 2000)),
-    quota_row: check('same, statements driven directly (the row itself)', n('quota_row_admissions_per_s'),
-      when(['quota_row_admissions_per_s'], () => n('quota_row_admissions_per_s')! >= 2000)),
+    openai_cpu: at('openai_route_cpu_ratio_vs_portkey', 'gateway+PG CPU per metered req <= Portkey per req, every cell', (v) => v <= 1),
+    openai_rps: at('openai_route_rps_ratio_vs_portkey', '>= 1x Portkey req/s, every cell (JSON/SSE, c=1/16)', (v) => v >= 1),
+    openai_p99: at('openai_route_p99_ratio_vs_portkey', '<= 1x Portkey p99, every cell', (v) => v <= 1),
+    metered_p50_c1: at('metered_added_p50_ms_c1', 'chat start adds < 1 ms p50 over bare http-proxy (c=1)', (v) => v < 1),
+    metered_p99_c1: at('metered_added_p99_ms_c1', 'chat start adds < 3 ms p99 over bare http-proxy (c=1)', (v) => v < 3),
+    hot_row: at('hot_row_admissions_per_s', '>= 1,500 admissions/s on one workspace, c=64', (v) => v >= 1500),
+    hot_row_ratio: at('hot_row_ratio_vs_spread', '>= 0.9 of the same load over 100 workspaces', (v) => v >= 0.9),
+    passthrough_cpu: at('passthrough_cpu_ratio_vs_bare', 'pass-through CPU per req <= 1.2x bare http-proxy (c=16)', (v) => v <= 1.2),
+    passthrough_rps: at('passthrough_rps_ratio_vs_bare_proxy', 'pass-through req/s >= 0.9x bare http-proxy (c=16)', (v) => v >= 0.9),
+    sql_admission: at('sql_admission_statements_per_chat', 'exactly 1 admission statement per chat', (v) => v === 1),
+    // Settlements that end together share one statement (src/metering/settle-batcher.ts): at most 1 each.
+    sql_settlement: at('sql_settlement_statements_per_chat', 'at most 1 settlement statement per chat', (v) => v <= 1),
+    sql_total: at('sql_statements_per_admitted_chat', 'at most 2 statements per admitted chat in all', (v) => v <= 2),
+    sql_denied: at('sql_statements_per_denied', '1 statement per denied request', (v) => v === 1),
+    sse: at('sse_first_frame_delta_ms', 'time to first frame within 1 ms of direct', (v) => v <= 1),
+    rss: at('rss_mb_1000_streams', '1,000 streams under 200 MB RSS', (v) => v < 200),
+    history: at('admission_p50_ratio_large_vs_empty', 'admission p50 with 10M audit rows within 10% of empty', (v) => v <= 1.1),
   };
 }
 
@@ -92,10 +85,10 @@ export function formatTable(title: string, table: ContenderTable): string {
 }
 
 export function formatTargets(targets: Record<string, TargetCheck>): string {
-  const lines = ['\nIssue 6 targets'];
+  const lines = ['\nIssue 18 targets'];
   for (const [name, t] of Object.entries(targets)) {
     const verdict = t.holds === null ? 'n/a ' : t.holds ? 'HOLDS' : 'MISSES';
-    lines.push(`  ${pad(verdict, 7)} ${pad(name, 15)} ${pad(t.target, 50)} ${JSON.stringify(t.value)}`);
+    lines.push(`  ${pad(verdict, 7)} ${pad(name, 16)} ${pad(t.target, 62)} ${JSON.stringify(t.value)}`);
   }
   return lines.join('\n');
 }

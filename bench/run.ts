@@ -21,7 +21,7 @@ import { runHistory } from './scenarios/history.ts';
 import { runHotRow } from './scenarios/hot-row.ts';
 import { runQuotaRow } from './scenarios/quota-row.ts';
 import { runMetered } from './scenarios/metered.ts';
-import { openAiContenders, probeOpenAi, runOpenAi } from './scenarios/openai.ts';
+import { OPENAI_MODES, openAiContenders, probeOpenAi, runOpenAi } from './scenarios/openai.ts';
 import { runPassthrough, tableJson, type ContenderTable } from './scenarios/passthrough.ts';
 import { runSqlCount } from './scenarios/sql-count.ts';
 import { runSse } from './scenarios/sse.ts';
@@ -53,9 +53,8 @@ async function tryPortkey(cleanup: Cleanup, ctx: BenchContext, state: RunState, 
     const portkey = await startPortkey(cleanup, onCrash);
     ctx.urls.portkey = portkey.url;
     ctx.pids.portkey = portkey.pid;
-    const contender = openAiContenders(ctx).find((c) => c.name === 'portkey')!;
-    await probeOpenAi(contender);
-    log(`portkey at ${portkey.url} reaches the fake's OpenAI-compatible route`);
+    for (const mode of OPENAI_MODES) await probeOpenAi(openAiContenders(ctx, mode).find((c) => c.name === `portkey_${mode}`)!, mode);
+    log(`portkey at ${portkey.url} reaches the fake's OpenAI-compatible route (JSON and SSE)`);
   } catch (error) {
     ctx.urls.portkey = null;
     ctx.pids.portkey = null;
@@ -77,7 +76,10 @@ async function setUp(cfg: BenchConfig, cleanup: Cleanup, state: RunState, profil
   // Short generations unless a request says otherwise (Portkey strips the per-request `__fake` field).
   await request(`${fake.url}/__fake/defaults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ deltas: ['hi'], frameIntervalMs: 0, startDelayMs: 0 }) });
   const jwtSecret = randomBytes(32).toString('hex');
-  const gatewayOptions = { databaseUrl: db.gatewayUrl, librechatUrl: fake.url, jwtSecret, profileDir, onCrash, dbPoolMax: cfg.dbPoolMax };
+  const logDir = await mkdtemp(path.join(os.tmpdir(), 'geko-bench-log-'));
+  cleanup.add('gateway log dir', () => rm(logDir, { recursive: true, force: true }));
+  const logFile = path.join(logDir, 'gateway.log');
+  const gatewayOptions = { databaseUrl: db.gatewayUrl, librechatUrl: fake.url, jwtSecret, profileDir, onCrash, dbPoolMax: cfg.dbPoolMax, logFile };
   let gateway = await startGateway(cleanup, gatewayOptions);
   const bare = await startBareProxy(cleanup, fake.url, onCrash);
   const bareUndici = await startBareUndici(cleanup, fake.url, onCrash);
@@ -144,12 +146,12 @@ function chartPanels(state: RunState, concurrencies: number[]): ChartPanel[] {
   };
   return [
     panel('Small JSON: GET /api/config', state.tables.small_json),
-    panel('OpenAI route, streaming (gateway metered)', state.tables.openai_route),
+    panel('OpenAI route, JSON and SSE (gateway metered)', state.tables.openai_route),
   ].filter((p): p is ChartPanel => p !== undefined);
 }
 
 async function writeOutputs(cfg: BenchConfig, state: RunState, machine: Machine, profile: ProfileSummary | undefined): Promise<void> {
-  const targets = checkTargets(state.keys, cfg.concurrencies);
+  const targets = checkTargets(state.keys);
   const tables = Object.fromEntries(Object.entries(state.tables).map(([name, table]) => [name, tableJson(table)]));
   const json = {
     date: new Date().toISOString(), machine,
@@ -190,7 +192,9 @@ async function main(): Promise<void> {
   const cleanup = new Cleanup();
   const state: RunState = { only: cfg.only, keys: {}, tables: {}, errors: {}, notes: [
     'fake LibreChat runs without JWT_SECRET (decodes tokens, does not verify them): less upstream CPU on a shared 2-core machine',
-    'Portkey runs with bench/portkey-fetch-shim.mjs preloaded (mutable response headers; works around Portkey-AI/gateway#1389)',
+    'Portkey 1.15.2 runs as its release pins it: hono 4.9.7 and @hono/node-server 1.13.5 nested (package.json overrides), no shim',
+    'the gateway runs at LOG_LEVEL=info (production) with stdout, its request log, appended to a file in the run temp dir (drained, never a full pipe)',
+    'CPU per request: from /proc, counted from each round start until the process and PostgreSQL are idle again (background settlement included)',
   ] };
   // Ctrl-C reaches this process twice (from the terminal's process group and relayed by tsx): the
   // first signal starts the cleanup, later ones must not kill the process before it has finished.

@@ -42,15 +42,19 @@ export interface GatewayOptions {
   dbPoolMax: number;
   /** When set, the gateway runs under --cpu-prof and writes its profile here on exit. */
   profileDir?: string | undefined;
+  /** The file its stdout (the request log, one JSON line per request at LOG_LEVEL=info) is appended to. */
+  logFile: string;
+  /** Another build's main.js (bench/ab.ts runs a "before" build beside the current one). */
+  entry?: string;
 }
 
 export async function startGateway(cleanup: Cleanup, opts: GatewayOptions): Promise<Service> {
-  const entry = path.join(ROOT, 'dist/src/main.js');
+  const entry = opts.entry ?? path.join(ROOT, 'dist/src/main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build`);
   const port = await freePort();
   const profile = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
   return startService(cleanup, {
-    name: 'gateway', cwd: ROOT, args: [...profile, entry], port, readyPath: '/_gateway/readyz', onCrash: opts.onCrash,
+    name: 'gateway', cwd: ROOT, args: [...profile, entry], port, readyPath: '/_gateway/readyz', onCrash: opts.onCrash, stdoutFile: opts.logFile,
     env: {
       NODE_ENV: 'production',
       DATABASE_URL: opts.databaseUrl,
@@ -58,7 +62,8 @@ export async function startGateway(cleanup: Cleanup, opts: GatewayOptions): Prom
       JWT_SECRET: opts.jwtSecret,
       PORT: String(port),
       HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
+      // Production's level: one request log line per request, costed like in production.
+      LOG_LEVEL: 'info',
       MIGRATE_ON_START: 'false',
       // PostgreSQL has the same two cores: more backends than ~2 per core only add lock and context-switch
       // cost on the hot quota row (measured: pool 4 vs the default 10, +5-10 % chats/s).
@@ -71,15 +76,17 @@ export async function startGateway(cleanup: Cleanup, opts: GatewayOptions): Prom
 }
 
 /**
- * Portkey's gateway. `--port=N` and `--headless` are its CLI (build/start-server.js reads process.argv);
- * NODE_ENV=production skips its log UI. The fetch shim works around its Node streaming bug.
+ * Portkey's gateway as its 1.15.2 release runs: package.json's `overrides` give it the hono 4.9.7 and
+ * @hono/node-server 1.13.5 of its own lockfile, which stream without the `immutable` error of newer
+ * node-server versions (Portkey-AI/gateway#1389), so no shim. `--port=N` and `--headless` are its CLI
+ * (build/start-server.js reads process.argv); NODE_ENV=production skips its log UI.
  */
 export async function startPortkey(cleanup: Cleanup, onCrash?: (message: string) => void): Promise<Service> {
   if (!existsSync(PORTKEY_ENTRY)) throw new Error(`${PORTKEY_ENTRY} is missing: npm ci installs @portkey-ai/gateway`);
   const port = await freePort();
   return startService(cleanup, {
     name: 'portkey', cwd: ROOT, port, readyPath: '/', ...(onCrash ? { onCrash } : {}),
-    args: ['--import', './bench/portkey-fetch-shim.mjs', PORTKEY_ENTRY, `--port=${port}`, '--headless'],
+    args: [PORTKEY_ENTRY, `--port=${port}`, '--headless'],
     env: { NODE_ENV: 'production' },
   });
 }

@@ -5,6 +5,8 @@ import pino from 'pino';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type LogFields = Record<string, unknown>;
+/** Flat scalars only: nothing in it can hold a secret the redaction would have to find. */
+export type RequestLogFields = Record<string, string | number | boolean | undefined>;
 
 export interface Logger {
   debug(msg: string, fields?: LogFields): void;
@@ -12,31 +14,53 @@ export interface Logger {
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
   child(fields: LogFields): Logger;
+  /**
+   * The one `request` line per request (info level). Its fields are an allow-listed record of scalars
+   * (client-request.ts), which no redact path can match, so it skips pino's redaction pass: that pass
+   * clones and walks every line and was ~half the cost of the request line (bench/ROUND-F.md).
+   */
+  request(fields: RequestLogFields): void;
   /** Writes out what the asynchronous destination still buffers (before process.exit). */
   flush(): void;
 }
 
+// Lines are batched into writes of ~4 KB rather than one write(2) per line (the request log is one line
+// per request, and a syscall per line was a measurable share of a pass-through's CPU: bench/ROUND-F.md);
+// a timer writes out whatever waits, so a quiet gateway's lines are at most FLUSH_MS late, and pino
+// writes out the rest synchronously when the process exits.
+const BATCH_BYTES = 4096;
+const FLUSH_MS = 250;
+
 const REDACT = ['authorization', 'cookie', 'token', 'password', '*.authorization', '*.cookie', '*.token', '*.password'];
 
-function wrap(base: pino.Logger): Logger {
+function wrap(base: pino.Logger, unredacted: pino.Logger): Logger {
   return {
     debug: (msg, fields) => base.debug(fields ?? {}, msg),
     info: (msg, fields) => base.info(fields ?? {}, msg),
     warn: (msg, fields) => base.warn(fields ?? {}, msg),
     error: (msg, fields) => base.error(fields ?? {}, msg),
-    child: (fields) => wrap(base.child(fields)),
+    child: (fields) => wrap(base.child(fields), unredacted.child(fields)),
+    request: (fields) => unredacted.info(fields, 'request'),
     flush: () => base.flush(),
   };
 }
 
+/** stdout, batched: see BATCH_BYTES. */
+function batchedStdout(): pino.DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES });
+  setInterval(() => stream.flush(), FLUSH_MS).unref();
+  return stream;
+}
+
 /** A logger writing to `destination` (stdout by default; tests pass a stream to read the lines). */
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
-  const base = pino({
+  const stream = destination ?? batchedStdout();
+  const options: pino.LoggerOptions = {
     level,
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: REDACT, remove: true },
-  }, destination ?? pino.destination({ dest: 1, sync: false }));
-  return wrap(base);
+  };
+  // Two loggers on one stream: the same line format, one with the redaction safety net for free-form fields.
+  return wrap(pino({ ...options, redact: { paths: REDACT, remove: true } }, stream), pino(options, stream));
 }

@@ -34,9 +34,10 @@ export async function runHotRow(ctx: BenchContext): Promise<HotRowResult> {
       spread_p50_ms: round3(many.p50),
       spread_p99_ms: round3(many.p99),
       spread_failed: many.failed,
-      hot_row_vs_spread_ratio: round3(one.rps / many.rps),
+      hot_row_ratio_vs_spread: round3(one.rps / many.rps),
       hot_row_unsettled: unsettled,
-      hot_row_gateway_cpu_us_per_chat: one.cpu_us_per_req,
+      hot_row_cpu_us_per_chat: { gateway: one.cpu_us_per_req, postgres: one.db_cpu_us_per_req },
+      spread_cpu_us_per_chat: { gateway: many.cpu_us_per_req, postgres: many.db_cpu_us_per_req },
     },
   };
 }

@@ -72,6 +72,10 @@ export async function runMetered(ctx: BenchContext): Promise<MeteredResult> {
   const pacedRow = await alternate(ctx, paced, 16, `metered ${rate} req/s`);
   const admissionAfter = await admissionTotals(ctx);
   Object.assign(row, pacedRow);
+  // One request at a time: what a chat start adds over the bare http-proxy forwarding the same POST.
+  const single = await alternate(ctx, [contenders[1]!, contenders[3]!], 1, 'metered c=1');
+  const g1 = single.gateway_chat_start!;
+  const bare1 = single.bare_proxy_chat_start!;
   const unsettled = (await waitForSettlement(ctx)) - before;
   const g = row.gateway_chat_start!;
   const pass = row.gateway_passthrough!;
@@ -79,8 +83,13 @@ export async function runMetered(ctx: BenchContext): Promise<MeteredResult> {
   const passPaced = pacedRow[paced[0]!.name]!;
   const directPaced = pacedRow[paced[2]!.name]!;
   return {
-    table: { c16: row },
+    table: { c1: single, c16: row },
     keys: {
+      metered_added_p50_ms_c1: round3(g1.p50 - bare1.p50),
+      metered_added_p99_ms_c1: round3(g1.p99 - bare1.p99),
+      metered_added_c1_basis: 'gateway POST /api/agents/chat/openAI minus the bare http-proxy forwarding the same POST, c=1',
+      // Chat start plus its settlement (counted until the gateway and PostgreSQL were idle again), c=16.
+      metered_cpu_us_per_chat: { gateway: g.cpu_us_per_req, postgres: g.db_cpu_us_per_req, bare_proxy_forward: row.bare_proxy_chat_start!.cpu_us_per_req },
       metered_added_p50_ms: round3(g.p50 - pass.p50),
       metered_added_p99_ms: round3(g.p99 - pass.p99),
       metered_added_basis: 'gateway POST /api/agents/chat/openAI minus gateway GET /api/config, c=16',

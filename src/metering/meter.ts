@@ -10,7 +10,8 @@ import type { Metrics } from '../ops/metrics.ts';
 import { Generation } from './generation.ts';
 import { createPolicyEnforcement } from './policy-enforcement.ts';
 import { readOnAfterClientLeft } from './read-on.ts';
-import { settleUsage, type Settlement } from './settle.ts';
+import type { Settlement } from './settle.ts';
+import { createSettlementBatcher } from './settle-batcher.ts';
 import { createSseReader } from './sse-reader.ts';
 import { recordStreamHolder } from './stream-routing.ts';
 import { UsageTally } from './usage-tally.ts';
@@ -51,13 +52,14 @@ export function createMeter(deps: MeterDeps) {
   // (idle sockets dropped after 4 s, before LibreChat's keep-alive closes them) to save a connection per chat.
   const subscriptionAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 64, timeout: 4_000 });
   let stopping = false;
+  const settler = createSettlementBatcher(deps.sql);
 
   function settle(settlement: Settlement): Promise<void> {
     const attempt = async (): Promise<void> => {
       for (;;) {
         try {
           const started = performance.now();
-          const settled = await settleUsage(deps.sql, settlement);
+          const settled = await settler.settle(settlement);
           deps.metrics?.observeSettlement(settlement.outcome, (performance.now() - started) / 1000);
           if (settled && settlement.tenantId && settlement.workspaceId) deps.metrics?.countTokens(settlement.tenantId, settlement.workspaceId, settlement.usage.perModel);
           deps.logger.info('settled', {

@@ -5,6 +5,9 @@
 // closed as `expired` (its process looked dead, or the hold outlived RESERVATION_TTL unheld) is still
 // open to the generation's one real settlement: a generation that ends late records what it used, and the
 // quota is corrected by the difference from the text part the sweeper charged (DESIGN.md, Metering).
+// Under load the meter hands several settlements to one statement (settle-batcher.ts, settleBatch below);
+// one alone still goes through settleUsage, whose plan reaches the row by its primary key whatever the
+// statistics say (test/query-plans.test.ts).
 import type { Sql } from '../db/sql.ts';
 import type { UsageResult } from './usage-tally.ts';
 
@@ -112,6 +115,87 @@ export async function settleUsage(sql: Sql, given: Settlement): Promise<boolean>
     )
     SELECT count(*)::int AS settled FROM closed`;
   return (rows[0]?.settled ?? 0) > 0;
+}
+
+/** One settlement as a row of the batch statement's input (jsonb_to_recordset). */
+function inputRow(s: Settlement) {
+  const success = s.outcome === 'completed' || s.outcome === 'aborted';
+  return {
+    usage_id: s.usageId, status: STATUS_OF[s.outcome], outcome: s.outcome,
+    prompt_tokens: s.usage.promptTokens, completion_tokens: s.usage.completionTokens, total_tokens: s.usage.totalTokens,
+    usage_source: s.usage.source, details: { per_model: s.usage.perModel, ...(s.reason ? { reason: s.reason } : {}) },
+    conversation_id: s.conversationId ?? null, stream_id: s.streamId ?? null, never_taken: s.neverTaken === true,
+    audit_status: success ? 'success' : 'failed', error_message: success ? null : (s.reason ?? s.outcome),
+  };
+}
+
+/**
+ * Settles several generations in ONE statement (one transaction: all of them or none, so a process that
+ * dies mid-batch leaves every row open for the sweeper, never half a batch). Per row it does exactly what
+ * one settlement does; the quota correction is summed per workspace, each row's share computed against
+ * the quota row as locked (its period may have been reset since that row's admission). The guard on
+ * chat_usage keeps it exactly once. The usage ids must be distinct. Returns the ids this call settled.
+ */
+export async function settleBatch(sql: Sql, batch: Settlement[]): Promise<Set<string>> {
+  const input = batch.map(inputRow);
+  const rows = await sql<{ usage_id: string }[]>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${sql.json(input as unknown as Parameters<typeof sql.json>[0])}::jsonb) AS i(
+        usage_id uuid, status text, outcome text, prompt_tokens int, completion_tokens int, total_tokens int,
+        usage_source text, details jsonb, conversation_id text, stream_id text, never_taken boolean,
+        audit_status text, error_message text)
+    ),
+    closed AS (
+      -- SET expressions read the row as it is when locked (after any wait for the sweeper), so what it had
+      -- charged is taken from that version: the whole hold while reserved, the text part once expired.
+      UPDATE chat_usage c SET
+        status = i.status, prompt_tokens = i.prompt_tokens, completion_tokens = i.completion_tokens,
+        total_tokens = i.total_tokens, usage_source = i.usage_source,
+        details = i.details
+                  || CASE WHEN c.status = 'expired' THEN jsonb_build_object('late_after_expiry', jsonb_build_object('charged', c.total_tokens))
+                          ELSE '{}'::jsonb END,
+        conversation_id = COALESCE(i.conversation_id, c.conversation_id),
+        stream_id = COALESCE(i.stream_id, c.stream_id),
+        settled_at = timezone('UTC', now())
+      FROM input i
+      -- The id list as well as the join: the planner then reaches each row through the primary key, even
+      -- with statistics that think chat_usage is tiny (test/query-plans.test.ts).
+      WHERE c.usage_id = ANY(${batch.map((s) => s.usageId)}::uuid[]) AND c.usage_id = i.usage_id
+        AND (c.status = 'reserved' OR (c.status = 'expired' AND c.usage_source = 'hold'))
+      RETURNING c.*, COALESCE((c.details -> 'late_after_expiry' ->> 'charged')::int, c.hold_tokens) AS charged,
+                c.details ? 'late_after_expiry' AS late, i.never_taken, i.outcome, i.audit_status, i.error_message
+    ),
+    quota AS (
+      -- One UPDATE per quota row however many of its chats the batch closes; each chat's share is decided
+      -- against q.reset_at as locked, exactly as its own statement would have.
+      UPDATE workspace_quotas q SET
+        tokens_used = GREATEST(0, q.tokens_used::bigint + (
+          SELECT sum(CASE WHEN q.reset_at IS NOT DISTINCT FROM k.quota_reset_at THEN k.total_tokens - k.charged ELSE k.total_tokens END)
+          FROM closed k WHERE k.workspace_id = q.workspace_id)),
+        requests_used = GREATEST(0, q.requests_used - (
+          SELECT count(*) FROM closed k
+          WHERE k.workspace_id = q.workspace_id AND k.never_taken AND NOT k.late AND q.reset_at IS NOT DISTINCT FROM k.quota_reset_at)),
+        updated_at = timezone('UTC', now())
+      WHERE q.workspace_id IN (SELECT workspace_id FROM closed)
+      RETURNING q.quota_id
+    ),
+    audit AS (
+      INSERT INTO audit_logs (log_id, tenant_id, workspace_id, user_id, action, resource, resource_id, details,
+                              ip_address, user_agent, status, error_message)
+      SELECT gen_random_uuid(), closed.tenant_id, closed.workspace_id, closed.user_id, 'chat_completed', 'conversation',
+             closed.conversation_id,
+             jsonb_build_object('request_id', closed.request_id, 'usage_id', closed.usage_id, 'outcome', closed.outcome,
+                                'endpoint', closed.endpoint, 'model', closed.model,
+                                'prompt_tokens', closed.prompt_tokens, 'completion_tokens', closed.completion_tokens,
+                                'total_tokens', closed.total_tokens, 'usage_source', closed.usage_source,
+                                'hold_tokens', closed.hold_tokens, 'per_model', closed.details -> 'per_model')
+             || CASE WHEN closed.late THEN jsonb_build_object('corrects_outcome', 'expired', 'charged_at_expiry', closed.charged)
+                     ELSE '{}'::jsonb END,
+             closed.ip_address, closed.user_agent, closed.audit_status, closed.error_message
+      FROM closed
+    )
+    SELECT usage_id::text FROM closed`;
+  return new Set(rows.map((r) => r.usage_id));
 }
 
 /**

@@ -166,7 +166,7 @@ export function createClientHandler(deps: ClientHandlerDeps) {
       record.status = res.statusCode;
       record.duration_ms = Math.round((performance.now() - started) * 100) / 100;
       deps.metrics.countRequest(record.route, res.statusCode);
-      deps.logger.info('request', { ...record });
+      deps.logger.request({ ...record });
     });
   }
 
