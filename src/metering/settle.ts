@@ -136,7 +136,8 @@ function inputRow(s: Settlement) {
  * the quota row as locked (its period may have been reset since that row's admission). The guard on
  * chat_usage keeps it exactly once. The usage ids must be distinct. Returns the ids this call settled.
  */
-export async function settleBatch(sql: Sql, batch: Settlement[]): Promise<Set<string>> {
+export async function settleBatch(sql: Sql, given: Settlement[]): Promise<Set<string>> {
+  const batch = given.map(storableSettlement);
   const input = batch.map(inputRow);
   const rows = await sql<{ usage_id: string }[]>`
     WITH input AS (
@@ -169,9 +170,9 @@ export async function settleBatch(sql: Sql, batch: Settlement[]): Promise<Set<st
       -- One UPDATE per quota row however many of its chats the batch closes; each chat's share is decided
       -- against q.reset_at as locked, exactly as its own statement would have.
       UPDATE workspace_quotas q SET
-        tokens_used = GREATEST(0, q.tokens_used::bigint + (
+        tokens_used = LEAST(${MAX_INT}::bigint, GREATEST(0, q.tokens_used::bigint + (
           SELECT sum(CASE WHEN q.reset_at IS NOT DISTINCT FROM k.quota_reset_at THEN k.total_tokens - k.charged ELSE k.total_tokens END)
-          FROM closed k WHERE k.workspace_id = q.workspace_id)),
+          FROM closed k WHERE k.workspace_id = q.workspace_id))),
         requests_used = GREATEST(0, q.requests_used - (
           SELECT count(*) FROM closed k
           WHERE k.workspace_id = q.workspace_id AND k.never_taken AND NOT k.late AND q.reset_at IS NOT DISTINCT FROM k.quota_reset_at)),
