@@ -8,6 +8,7 @@
 // Under load the meter hands several settlements to one statement (settle-batcher.ts, settleBatch below);
 // one alone still goes through settleUsage, whose plan reaches the row by its primary key whatever the
 // statistics say (test/query-plans.test.ts).
+import type { PendingQuery, Row } from 'postgres';
 import type { Sql } from '../db/sql.ts';
 import type { UsageResult } from './usage-tally.ts';
 
@@ -64,6 +65,20 @@ export function storableSettlement(s: Settlement): Settlement {
   };
 }
 
+/**
+ * The chat_completed row's details (DESIGN.md, Audit rows) from the `closed` row of either settlement
+ * statement; `outcome` is the SQL that names its outcome. A late end after an expiry says what it corrects.
+ */
+function completedAuditDetails(sql: Sql, outcome: PendingQuery<Row[]>): PendingQuery<Row[]> {
+  return sql`jsonb_build_object('request_id', closed.request_id, 'usage_id', closed.usage_id, 'outcome', ${outcome},
+                                'endpoint', closed.endpoint, 'model', closed.model,
+                                'prompt_tokens', closed.prompt_tokens, 'completion_tokens', closed.completion_tokens,
+                                'total_tokens', closed.total_tokens, 'usage_source', closed.usage_source,
+                                'hold_tokens', closed.hold_tokens, 'per_model', closed.details -> 'per_model')
+             || CASE WHEN closed.late THEN jsonb_build_object('corrects_outcome', 'expired', 'charged_at_expiry', closed.charged)
+                     ELSE '{}'::jsonb END`;
+}
+
 /** Returns true when this call settled the row, false when it was already settled. */
 export async function settleUsage(sql: Sql, given: Settlement): Promise<boolean> {
   const s = storableSettlement(given);
@@ -101,13 +116,7 @@ export async function settleUsage(sql: Sql, given: Settlement): Promise<boolean>
                               ip_address, user_agent, status, error_message)
       SELECT gen_random_uuid(), closed.tenant_id, closed.workspace_id, closed.user_id, 'chat_completed', 'conversation',
              closed.conversation_id,
-             jsonb_build_object('request_id', closed.request_id, 'usage_id', closed.usage_id, 'outcome', ${s.outcome}::text,
-                                'endpoint', closed.endpoint, 'model', closed.model,
-                                'prompt_tokens', closed.prompt_tokens, 'completion_tokens', closed.completion_tokens,
-                                'total_tokens', closed.total_tokens, 'usage_source', closed.usage_source,
-                                'hold_tokens', closed.hold_tokens, 'per_model', closed.details -> 'per_model')
-             || CASE WHEN closed.late THEN jsonb_build_object('corrects_outcome', 'expired', 'charged_at_expiry', closed.charged)
-                     ELSE '{}'::jsonb END,
+             ${completedAuditDetails(sql, sql`${s.outcome}::text`)},
              closed.ip_address, closed.user_agent,
              ${s.outcome === 'completed' || s.outcome === 'aborted' ? 'success' : 'failed'},
              ${s.outcome === 'completed' || s.outcome === 'aborted' ? null : (s.reason ?? s.outcome)}::text
@@ -185,13 +194,7 @@ export async function settleBatch(sql: Sql, given: Settlement[]): Promise<Set<st
                               ip_address, user_agent, status, error_message)
       SELECT gen_random_uuid(), closed.tenant_id, closed.workspace_id, closed.user_id, 'chat_completed', 'conversation',
              closed.conversation_id,
-             jsonb_build_object('request_id', closed.request_id, 'usage_id', closed.usage_id, 'outcome', closed.outcome,
-                                'endpoint', closed.endpoint, 'model', closed.model,
-                                'prompt_tokens', closed.prompt_tokens, 'completion_tokens', closed.completion_tokens,
-                                'total_tokens', closed.total_tokens, 'usage_source', closed.usage_source,
-                                'hold_tokens', closed.hold_tokens, 'per_model', closed.details -> 'per_model')
-             || CASE WHEN closed.late THEN jsonb_build_object('corrects_outcome', 'expired', 'charged_at_expiry', closed.charged)
-                     ELSE '{}'::jsonb END,
+             ${completedAuditDetails(sql, sql`closed.outcome`)},
              closed.ip_address, closed.user_agent, closed.audit_status, closed.error_message
       FROM closed
     )
