@@ -96,7 +96,8 @@ export function createClientHandler(deps: ClientHandlerDeps) {
     const body = parseJsonObject(raw);
     const lookups = deps.chatLookups.forCaller({ authorization, key: principal.subjectKey });
     const facts = await readChatRequest(route.kind, route.endpoint, body, lookups);
-    // The MCP servers and tools the chat asks for, a named model spec's among them (ephemeral chats only).
+    // The MCP servers and tools the chat asks for, a named model spec's among them (chat starts: the assistants
+    // and OpenAI-compatible routes carry no ephemeralAgent or spec).
     const tools = route.kind === 'chat_start' ? readChatTools(body, await specToolsLookup(body, lookups.modelSpecs)) : [];
     const who = identityInput(principal, req, config.trustProxy);
     record.model = facts.model;
