@@ -6,6 +6,7 @@
 // 10-15 % more per admission: every execution sets up all branches' plan nodes, and so does every re-check
 // of a contended quota row (EvalPlanQual sets up the whole statement's subplans again).
 import type { PendingQuery, Row } from 'postgres';
+import { compactSql, type CompactSql } from '../db/compact-sql.ts';
 import type { Sql } from '../db/sql.ts';
 
 export interface IdentityInput {
@@ -20,7 +21,7 @@ export interface IdentityInput {
 }
 
 /** The candidate tenants: the claimed one, or every tenant with a live user of that email (and whether it serves this host). */
-function candidateTenants(sql: Sql, who: IdentityInput): PendingQuery<Row[]> {
+function candidateTenants(sql: CompactSql, who: IdentityInput): PendingQuery<Row[]> {
   if (who.tenantClaimed) return sql`SELECT t.tenant_id, false AS host_match FROM tenants t WHERE t.tenant_id = ${who.tenantId}::uuid`;
   return sql`
     SELECT t.tenant_id,
@@ -32,7 +33,7 @@ function candidateTenants(sql: Sql, who: IdentityInput): PendingQuery<Row[]> {
 }
 
 /** The chosen tenant: the claimed one, else the one candidate on this host, else the only candidate. */
-function chosenTenant(sql: Sql, who: IdentityInput): PendingQuery<Row[]> {
+function chosenTenant(sql: CompactSql, who: IdentityInput): PendingQuery<Row[]> {
   if (who.tenantClaimed) return sql`pick.any_tenant`;
   return sql`CASE WHEN pick.n_host = 1 THEN pick.host_tenant WHEN pick.n_host = 0 AND pick.n = 1 THEN pick.any_tenant END`;
 }
@@ -41,7 +42,7 @@ function chosenTenant(sql: Sql, who: IdentityInput): PendingQuery<Row[]> {
 // generic plan may take the (tenant_id) index and filter all of a tenant's users or workspaces.
 
 /** The user in the chosen tenant `t`: by id, or by email (a live, active row first). */
-function userLookup(sql: Sql, who: IdentityInput): PendingQuery<Row[]> {
+function userLookup(sql: CompactSql, who: IdentityInput): PendingQuery<Row[]> {
   if (who.userId !== null) {
     return sql`
       SELECT by_id.user_id, by_id.status, by_id.deleted_at
@@ -58,7 +59,7 @@ function userLookup(sql: Sql, who: IdentityInput): PendingQuery<Row[]> {
 }
 
 /** The workspace in `t`: the named one, or else the user's only active workspace there. */
-function workspaceLookup(sql: Sql, who: IdentityInput): PendingQuery<Row[]> {
+function workspaceLookup(sql: CompactSql, who: IdentityInput): PendingQuery<Row[]> {
   if (who.workspaceGiven) {
     return sql`
       SELECT named.workspace_id, named.status, named.deleted_at
@@ -86,7 +87,8 @@ function workspaceLookup(sql: Sql, who: IdentityInput): PendingQuery<Row[]> {
  * missing; no user of that email, or several tenants and none on this host; no workspace named or none
  * inferable) are written for the form, like the lookups.
  */
-export function identityCtes(sql: Sql, who: IdentityInput, viewerMayPass: boolean): PendingQuery<Row[]> {
+export function identityCtes(pool: Sql, who: IdentityInput, viewerMayPass: boolean): PendingQuery<Row[]> {
+  const sql = compactSql(pool);
   return sql`
     clock AS (SELECT timezone('UTC', now()) AS now_utc),
     cand AS (${candidateTenants(sql, who)}),

@@ -6,6 +6,7 @@
 // quota row and none can pass a limit. The audit and usage inserts read the UPDATE's RETURNING, so
 // they happen exactly when it took the quota; a snapshot "yes" the UPDATE refused becomes a 429.
 import type { PendingQuery, Row } from 'postgres';
+import { compactSql, type CompactSql } from '../db/compact-sql.ts';
 import type { Sql } from '../db/sql.ts';
 import type { ModelSlot } from './chat-request.ts';
 import { identityCtes, type IdentityInput } from './identity-ctes.ts';
@@ -71,7 +72,7 @@ function slotName(slot: ModelSlot): string {
  * has one: each slot is one `?|` test of the array against the entries that would admit it. A column that is
  * not a JSON array enables nothing.
  */
-function firstModelNotEnabled(sql: Sql, slots: ModelSlot[]): PendingQuery<Row[]> {
+function firstModelNotEnabled(sql: CompactSql, slots: ModelSlot[]): PendingQuery<Row[]> {
   const tests = slots.reduce<PendingQuery<Row[]>>(
     (test, slot) => sql`${test} WHEN NOT decided.enabled_models ?| ${entriesAdmitting(slot)}::text[] THEN ${slotName(slot)}::text`, sql``);
   return sql`CASE WHEN jsonb_typeof(decided.enabled_models) IS DISTINCT FROM 'array' THEN ${slotName(slots[0] ?? [])}::text${tests} END`;
@@ -83,7 +84,7 @@ function firstModelNotEnabled(sql: Sql, slots: ModelSlot[]): PendingQuery<Row[]>
  * travel as one flat array with the position of the name each belongs to, so the statement text is the
  * same whatever the number of names; a chat that asks for none keeps the statement it had.
  */
-function firstToolNotEnabled(sql: Sql, tools: string[]): PendingQuery<Row[]> {
+function firstToolNotEnabled(sql: CompactSql, tools: string[]): PendingQuery<Row[]> {
   if (tools.length === 0) return sql`NULL::text`;
   const entries: string[] = [];
   const owners: number[] = [];
@@ -102,7 +103,7 @@ function firstToolNotEnabled(sql: Sql, tools: string[]): PendingQuery<Row[]> {
 
 /** The chat admission: decide, and on admit take the hold, count the request, write chat_usage and chat_sent. */
 export function admitChatStatement(
-  sql: Sql,
+  pool: Sql,
   input: {
     who: IdentityInput; req: RequestFacts; slots: ModelSlot[]; promptTokens: number; bodyOutputCap: number | null; usageId: string; instanceId: string;
     /** MCP servers and built-in tools the chat asks for (chat-tools.ts); each must be enabled. */
@@ -110,8 +111,9 @@ export function admitChatStatement(
   },
 ): PendingQuery<DecisionRow[]> {
   const { who, req } = input;
+  const sql = compactSql(pool);
   return sql<DecisionRow[]>`
-    WITH ${identityCtes(sql, who, false)},
+    WITH ${identityCtes(pool, who, false)},
     sized AS (
       SELECT decided.*,
         -- Bounded before any cast: an operator's maxTokens of 1e300 or -5 holds 2^31-1 or 0, never an error.
@@ -125,8 +127,11 @@ export function admitChatStatement(
         ${firstToolNotEnabled(sql, input.tools ?? [])} AS mcp_denied
       FROM decided
     ),
+    -- decision is read three times, so PostgreSQL keeps it as a table: only the columns the rest reads
+    -- (each column of a kept CTE costs set-up on every execution).
     decision AS (
-      SELECT sized.*, CASE
+      SELECT tenant_id, workspace_id, user_id, quota_id, now_utc, hold, tokens_limit, requests_limit,
+        eff_tokens_used, eff_requests_used, eff_reset_at, enabled_models, enabled_mcps, denied_model, mcp_denied, CASE
         WHEN identity_code IS NOT NULL THEN identity_code
         WHEN denied_model IS NOT NULL THEN 'model_not_enabled'
         WHEN mcp_denied IS NOT NULL THEN 'mcp_not_enabled'
@@ -157,10 +162,11 @@ export function admitChatStatement(
              d.hold, LEAST(d.hold, ${input.promptTokens}::int), 'reserved', took.reset_at, ${input.instanceId}::uuid,
              ${req.ipAddress}, ${req.userAgent}
       FROM decision d CROSS JOIN took
-      RETURNING usage_id
     ),
     outcome AS (
-      SELECT d.*, took.tokens_used AS new_tokens_used, took.requests_used AS new_requests_used,
+      SELECT d.tenant_id, d.workspace_id, d.user_id, d.now_utc, d.hold, d.tokens_limit, d.requests_limit, d.eff_tokens_used,
+             d.eff_requests_used, d.eff_reset_at, d.enabled_models, d.enabled_mcps, d.denied_model, d.mcp_denied,
+             took.tokens_used AS new_tokens_used, took.requests_used AS new_requests_used,
              took.reset_at AS new_reset_at, (took.requests_used IS NOT NULL) AS admitted,
              CASE WHEN d.code IS NULL AND took.requests_used IS NULL
                   THEN 'quota_exceeded' ELSE d.code END AS final_code,
@@ -198,10 +204,11 @@ export function admitChatStatement(
 }
 
 /** Resume and steer: the same identity rules, refused when the quota is used up; nothing is held or counted. */
-export function checkQuotaStatement(sql: Sql, input: { who: IdentityInput; req: RequestFacts }): PendingQuery<DecisionRow[]> {
+export function checkQuotaStatement(pool: Sql, input: { who: IdentityInput; req: RequestFacts }): PendingQuery<DecisionRow[]> {
   const { who, req } = input;
+  const sql = compactSql(pool);
   return sql<DecisionRow[]>`
-    WITH ${identityCtes(sql, who, false)},
+    WITH ${identityCtes(pool, who, false)},
     decision AS (
       SELECT decided.*, CASE
         WHEN identity_code IS NOT NULL THEN identity_code
@@ -230,9 +237,10 @@ export function checkQuotaStatement(sql: Sql, input: { who: IdentityInput; req: 
 }
 
 /** GET /_gateway/quota: the caller's workspace quota as the next admission would see it. Writes nothing. */
-export function readQuotaStatement(sql: Sql, who: IdentityInput): PendingQuery<DecisionRow[]> {
+export function readQuotaStatement(pool: Sql, who: IdentityInput): PendingQuery<DecisionRow[]> {
+  const sql = compactSql(pool);
   return sql<DecisionRow[]>`
-    WITH ${identityCtes(sql, who, true)}
+    WITH ${identityCtes(pool, who, true)}
     SELECT CASE WHEN d.identity_code IS NOT NULL THEN d.identity_code
                 WHEN d.quota_id IS NULL THEN 'quota_not_configured' END AS code,
            NULL::text AS quota_kind, d.tenant_id, d.workspace_id, d.user_id, d.tokens_limit, d.eff_tokens_used AS tokens_used,

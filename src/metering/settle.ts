@@ -9,6 +9,7 @@
 // one alone still goes through settleUsage, whose plan reaches the row by its primary key whatever the
 // statistics say (test/query-plans.test.ts).
 import type { PendingQuery, Row } from 'postgres';
+import { compactSql, type CompactSql } from '../db/compact-sql.ts';
 import type { Sql } from '../db/sql.ts';
 import type { UsageResult } from './usage-tally.ts';
 
@@ -69,7 +70,7 @@ export function storableSettlement(s: Settlement): Settlement {
  * The chat_completed row's details (DESIGN.md, Audit rows) from the `closed` row of either settlement
  * statement; `outcome` is the SQL that names its outcome. A late end after an expiry says what it corrects.
  */
-function completedAuditDetails(sql: Sql, outcome: PendingQuery<Row[]>): PendingQuery<Row[]> {
+function completedAuditDetails(sql: CompactSql, outcome: PendingQuery<Row[]>): PendingQuery<Row[]> {
   return sql`jsonb_build_object('request_id', closed.request_id, 'usage_id', closed.usage_id, 'outcome', ${outcome},
                                 'endpoint', closed.endpoint, 'model', closed.model,
                                 'prompt_tokens', closed.prompt_tokens, 'completion_tokens', closed.completion_tokens,
@@ -80,7 +81,8 @@ function completedAuditDetails(sql: Sql, outcome: PendingQuery<Row[]>): PendingQ
 }
 
 /** Returns true when this call settled the row, false when it was already settled. */
-export async function settleUsage(sql: Sql, given: Settlement): Promise<boolean> {
+export async function settleUsage(pool: Sql, given: Settlement): Promise<boolean> {
+  const sql = compactSql(pool);
   const s = storableSettlement(given);
   const details = { per_model: s.usage.perModel, ...(s.reason ? { reason: s.reason } : {}) };
   const rows = await sql<{ settled: number }[]>`
@@ -90,7 +92,7 @@ export async function settleUsage(sql: Sql, given: Settlement): Promise<boolean>
       UPDATE chat_usage c SET
         status = ${STATUS_OF[s.outcome]}, prompt_tokens = ${s.usage.promptTokens}, completion_tokens = ${s.usage.completionTokens},
         total_tokens = ${s.usage.totalTokens}, usage_source = ${s.usage.source},
-        details = ${sql.json(details as unknown as Parameters<typeof sql.json>[0])}::jsonb
+        details = ${pool.json(details as unknown as Parameters<typeof pool.json>[0])}::jsonb
                   || CASE WHEN c.status = 'expired' THEN jsonb_build_object('late_after_expiry', jsonb_build_object('charged', c.total_tokens))
                           ELSE '{}'::jsonb END,
         conversation_id = COALESCE(${s.conversationId ?? null}::text, c.conversation_id),
@@ -145,12 +147,13 @@ function inputRow(s: Settlement) {
  * the quota row as locked (its period may have been reset since that row's admission). The guard on
  * chat_usage keeps it exactly once. The usage ids must be distinct. Returns the ids this call settled.
  */
-export async function settleBatch(sql: Sql, given: Settlement[]): Promise<Set<string>> {
+export async function settleBatch(pool: Sql, given: Settlement[]): Promise<Set<string>> {
+  const sql = compactSql(pool);
   const batch = given.map(storableSettlement);
   const input = batch.map(inputRow);
   const rows = await sql<{ usage_id: string }[]>`
     WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${sql.json(input as unknown as Parameters<typeof sql.json>[0])}::jsonb) AS i(
+      SELECT * FROM jsonb_to_recordset(${pool.json(input as unknown as Parameters<typeof pool.json>[0])}::jsonb) AS i(
         usage_id uuid, status text, outcome text, prompt_tokens int, completion_tokens int, total_tokens int,
         usage_source text, details jsonb, conversation_id text, stream_id text, never_taken boolean,
         audit_status text, error_message text)
