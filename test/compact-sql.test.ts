@@ -36,8 +36,8 @@ describe('compactSql against PostgreSQL', () => {
       SELECT ${'a -- a'}::text AS first,   -- the first
              ${inner}`;
     expect(rows).toEqual([{ first: 'a -- a', second: 'b  b' }]);
-    const [{ query }] = await tag<{ query: string }[]>`SELECT current_query() AS query   -- gone`;
-    expect(query).toBe('SELECT current_query() AS query ');
+    const [row] = await tag<{ query: string }[]>`SELECT current_query() AS query   -- gone`;
+    expect(row?.query).toBe('SELECT current_query() AS query ');
   });
 
   it('is one tag per pool', () => {
