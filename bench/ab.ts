@@ -5,6 +5,7 @@
 // order flipped each round, so the machine's load (other processes on the 2 cores) hits both alike.
 // CPU per request counts until the process and PostgreSQL are idle again (context.ts `alternate`).
 //   AB_BEFORE     path of the before build's dist/src/main.js (required)
+//   AB_AFTER      path of the after build's main.js (default: this checkout's dist/src/main.js)
 //   AB_ONLY       comma list of pass,chat,openai_json,openai_sse (default: all)
 //   AB_C          concurrency (default 16); BENCH_SECONDS, BENCH_ROUNDS as for npm run bench (default 3 s x 6)
 //   AB_BEFORE_SQL a .sql file: the before gateway then gets its own database, a copy of the seeded one with
@@ -64,7 +65,7 @@ try {
   cleanup.add('log dir', () => rm(logDir, { recursive: true, force: true }));
   const common = { databaseUrl: db.gatewayUrl, librechatUrl: fake.url, jwtSecret, onCrash: log, dbPoolMax: cfg.dbPoolMax };
   const a = await startGateway(cleanup, { ...common, databaseUrl: beforeUrl, entry: before, logFile: path.join(logDir, 'before.log') });
-  const b = await startGateway(cleanup, { ...common, logFile: path.join(logDir, 'after.log'), profileDir: process.env.AB_PROFILE });
+  const b = await startGateway(cleanup, { ...common, logFile: path.join(logDir, 'after.log'), profileDir: process.env.AB_PROFILE, ...(process.env.AB_AFTER ? { entry: process.env.AB_AFTER } : {}) });
   const bare = await startBareProxy(cleanup, fake.url);
   const ctx: BenchContext = {
     cfg, sql: benchSql, seed, token: await benchToken(seed, jwtSecret), log, databaseUrl: db.gatewayUrl,
