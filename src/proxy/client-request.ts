@@ -199,7 +199,12 @@ export function createClientHandler(deps: ClientHandlerDeps) {
             return await deps.files!(fileRoute, req, res, record);
           }
           const list = deps.lists ? classifyListRoute(req.method ?? 'GET', path) : undefined;
-          if (list) return await deps.lists!.handle(req, res, list, requestId);
+          if (list) {
+            // Without a token the list is forwarded at once and nothing is returned to wait for.
+            const filtering = deps.lists!.handle(req, res, list, requestId);
+            if (filtering) await filtering;
+            return;
+          }
           return upstream.forward(req, res, { requestId });
         }
         case 'ambiguous_path':
