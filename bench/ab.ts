@@ -5,10 +5,13 @@
 // order flipped each round, so the machine's load (other processes on the 2 cores) hits both alike.
 // CPU per request counts until the process and PostgreSQL are idle again (context.ts `alternate`).
 //   AB_BEFORE     path of the before build's dist/src/main.js (required)
+//   AB_AFTER      path of the after build's main.js (default: this checkout's dist/src/main.js)
 //   AB_ONLY       comma list of pass,chat,openai_json,openai_sse (default: all)
 //   AB_C          concurrency (default 16); BENCH_SECONDS, BENCH_ROUNDS as for npm run bench (default 3 s x 6)
 //   AB_BEFORE_SQL a .sql file: the before gateway then gets its own database, a copy of the seeded one with
 //                 this SQL applied (e.g. what undoes a new migration), for a schema lever's before/after
+//   AB_PROFILE    a directory: the after gateway runs under --cpu-prof and writes its profile there on exit
+//                 (summarise it with `npx tsx bench/profile-summary.ts <file>`)
 import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -62,7 +65,7 @@ try {
   cleanup.add('log dir', () => rm(logDir, { recursive: true, force: true }));
   const common = { databaseUrl: db.gatewayUrl, librechatUrl: fake.url, jwtSecret, onCrash: log, dbPoolMax: cfg.dbPoolMax };
   const a = await startGateway(cleanup, { ...common, databaseUrl: beforeUrl, entry: before, logFile: path.join(logDir, 'before.log') });
-  const b = await startGateway(cleanup, { ...common, logFile: path.join(logDir, 'after.log') });
+  const b = await startGateway(cleanup, { ...common, logFile: path.join(logDir, 'after.log'), profileDir: process.env.AB_PROFILE, ...(process.env.AB_AFTER ? { entry: process.env.AB_AFTER } : {}) });
   const bare = await startBareProxy(cleanup, fake.url);
   const ctx: BenchContext = {
     cfg, sql: benchSql, seed, token: await benchToken(seed, jwtSecret), log, databaseUrl: db.gatewayUrl,
@@ -91,9 +94,10 @@ try {
     const cpu = (s: typeof x) => (s.cpu_us_per_req ?? 0) + (s.db_cpu_us_per_req ?? 0);
     process.stdout.write(`${JSON.stringify({
       case: name, c: connections, seconds: cfg.seconds, rounds: cfg.rounds,
-      before: { rps: Math.round(x.rps), rounds_rps: x.rounds_rps, rounds_cpu_us: x.rounds_cpu_us, p50: round3(x.p50), p99: round3(x.p99), cpu_us: x.cpu_us_per_req, db_us: x.db_cpu_us_per_req },
-      after: { rps: Math.round(y.rps), rounds_rps: y.rounds_rps, rounds_cpu_us: y.rounds_cpu_us, p50: round3(y.p50), p99: round3(y.p99), cpu_us: y.cpu_us_per_req, db_us: y.db_cpu_us_per_req },
-      cpu_after_over_before: round3(cpu(y) / cpu(x)), rps_after_over_before: round3(y.rps / x.rps),
+      before: { rps: Math.round(x.rps), rounds_rps: x.rounds_rps, rounds_cpu_us: x.rounds_cpu_us, rounds_own_cpu_us: x.rounds_own_cpu_us, p50: round3(x.p50), p99: round3(x.p99), cpu_us: x.cpu_us_per_req, db_us: x.db_cpu_us_per_req },
+      after: { rps: Math.round(y.rps), rounds_rps: y.rounds_rps, rounds_cpu_us: y.rounds_cpu_us, rounds_own_cpu_us: y.rounds_own_cpu_us, p50: round3(y.p50), p99: round3(y.p99), cpu_us: y.cpu_us_per_req, db_us: y.db_cpu_us_per_req },
+      cpu_after_over_before: round3(cpu(y) / cpu(x)), own_cpu_after_over_before: round3((y.cpu_us_per_req ?? 0) / (x.cpu_us_per_req ?? 1)),
+      rps_after_over_before: round3(y.rps / x.rps),
     })}\n`);
   }
 } finally {

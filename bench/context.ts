@@ -34,6 +34,8 @@ export type ContenderSummary = LoadSummary & {
   rounds_rps: number[]; cpu_us_per_req: number | null; db_cpu_us_per_req: number | null;
   /** The process's plus PostgreSQL's CPU per request in each round (the spread is the noise). */
   rounds_cpu_us: (number | null)[];
+  /** The process's own CPU per request in each round, PostgreSQL left out (a lever on the gateway's own work). */
+  rounds_own_cpu_us: (number | null)[];
 };
 
 /**
@@ -65,6 +67,7 @@ export async function alternate(
   const cpu = new Map<string, number | null>(contenders.map((c) => [c.name, c.process ? 0 : null]));
   const dbCpu = new Map<string, number | null>(contenders.map((c) => [c.name, 0]));
   const roundCpu = new Map<string, (number | null)[]>(contenders.map((c) => [c.name, []]));
+  const roundOwnCpu = new Map<string, (number | null)[]>(contenders.map((c) => [c.name, []]));
   const served = contenders.flatMap((c) => (c.process && ctx.pids[c.process] ? [ctx.pids[c.process]!] : []));
   await waitUntilIdle(served, [ctx.postgresPid]);
   for (let round = 0; round < ctx.cfg.rounds; round += 1) {
@@ -79,6 +82,7 @@ export async function alternate(
       cpu.set(contender.name, accumulate(cpu.get(contender.name), before.own, after.own));
       dbCpu.set(contender.name, accumulate(dbCpu.get(contender.name), before.db, after.db));
       roundCpu.get(contender.name)!.push(perRequest(accumulate(accumulate(0, before.own, after.own), before.db, after.db), result.ok));
+      roundOwnCpu.get(contender.name)!.push(perRequest(accumulate(0, before.own, after.own), result.ok));
       runs.get(contender.name)!.push(result);
       const rps = result.ok / result.durationS;
       const bad = result.failed + result.errors;
@@ -94,6 +98,7 @@ export async function alternate(
       cpu_us_per_req: perRequest(cpu.get(name), summary.ok),
       db_cpu_us_per_req: perRequest(dbCpu.get(name), summary.ok),
       rounds_cpu_us: roundCpu.get(name)!,
+      rounds_own_cpu_us: roundOwnCpu.get(name)!,
     };
   }
   return out;

@@ -20,6 +20,11 @@ export interface Logger {
    * clones and walks every line and was ~half the cost of the request line (bench/ROUND-F.md).
    */
   request(fields: RequestLogFields): void;
+  /**
+   * An info line of flat scalars (the request line, a settlement's line), written as pino writes it but
+   * without its redaction pass and serializer: no redact path can match such a record.
+   */
+  record(msg: string, fields: RequestLogFields): void;
   /** Writes out what the asynchronous destination still buffers (before process.exit). */
   flush(): void;
 }
@@ -33,14 +38,44 @@ const FLUSH_MS = 250;
 
 const REDACT = ['authorization', 'cookie', 'token', 'password', '*.authorization', '*.cookie', '*.token', '*.password'];
 
-function wrap(base: pino.Logger, unredacted: pino.Logger): Logger {
+let lastMs = -1;
+let lastIso = '';
+/** The time as pino's isoTime writes it, formatted once per millisecond (a busy gateway logs several lines in one). */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastIso = new Date(now).toISOString();
+  }
+  return lastIso;
+}
+const isoTime = () => `,"time":"${isoNow()}"`;
+
+/**
+ * The line pino writes for `info(fields, msg)` with this module's options (level label, time, the fields in
+ * order, msg), serialised by JSON.stringify: for flat scalars it is the same text, made without pino's
+ * per-line work, which was most of the request line's cost (bench/ROUND-F.md, round G).
+ */
+function scalarLine(msg: string, fields: RequestLogFields): string {
+  const json = JSON.stringify(fields);
+  const props = json.length > 2 ? `,${json.slice(1, -1)}` : '';
+  return `{"level":"info","time":"${isoNow()}"${props},"msg":${JSON.stringify(msg)}}\n`;
+}
+
+/** `stream` is set for the root logger only: a child's lines carry its bindings, so pino writes them. */
+function wrap(base: pino.Logger, unredacted: pino.Logger, stream?: pino.DestinationStream): Logger {
+  const record = (msg: string, fields: RequestLogFields) => {
+    if (!stream) unredacted.info(fields, msg);
+    else if (unredacted.isLevelEnabled('info')) stream.write(scalarLine(msg, fields));
+  };
   return {
     debug: (msg, fields) => base.debug(fields ?? {}, msg),
     info: (msg, fields) => base.info(fields ?? {}, msg),
     warn: (msg, fields) => base.warn(fields ?? {}, msg),
     error: (msg, fields) => base.error(fields ?? {}, msg),
     child: (fields) => wrap(base.child(fields), unredacted.child(fields)),
-    request: (fields) => unredacted.info(fields, 'request'),
+    request: (fields) => record('request', fields),
+    record,
     flush: () => base.flush(),
   };
 }
@@ -58,9 +93,9 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
   const options: pino.LoggerOptions = {
     level,
     base: undefined,
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
   // Two loggers on one stream: the same line format, one with the redaction safety net for free-form fields.
-  return wrap(pino({ ...options, redact: { paths: REDACT, remove: true } }, stream), pino(options, stream));
+  return wrap(pino({ ...options, redact: { paths: REDACT, remove: true } }, stream), pino(options, stream), stream);
 }

@@ -62,7 +62,8 @@ export function createMeter(deps: MeterDeps) {
           const settled = await settler.settle(settlement);
           deps.metrics?.observeSettlement(settlement.outcome, (performance.now() - started) / 1000);
           if (settled && settlement.tenantId && settlement.workspaceId) deps.metrics?.countTokens(settlement.tenantId, settlement.workspaceId, settlement.usage.perModel);
-          deps.logger.info('settled', {
+          // Flat scalars: written without the redaction pass (Logger.record).
+          deps.logger.record('settled', {
             request_id: settlement.requestId, usage_id: settlement.usageId, outcome: settlement.outcome, already_settled: !settled,
             prompt_tokens: settlement.usage.promptTokens, completion_tokens: settlement.usage.completionTokens,
             total_tokens: settlement.usage.totalTokens, usage_source: settlement.usage.source, reason: settlement.reason,

@@ -49,8 +49,11 @@ export interface ClientHandlerDeps {
   files?: FileRequests;
 }
 
-/** What one request's log line says; filled in as the request goes (never tokens, cookies or bodies). */
-interface RequestRecord {
+/**
+ * What one request's log line says; filled in as the request goes (never tokens, cookies or bodies). A type,
+ * not an interface, so it is a RequestLogFields as it stands and is logged without a copy.
+ */
+type RequestRecord = {
   request_id: string;
   method: string;
   route: string;
@@ -63,7 +66,7 @@ interface RequestRecord {
   endpoint?: string;
   hold_tokens?: number;
   usage_id?: string;
-}
+};
 
 type ChatRoute = ClientRoute & { kind: 'chat_start' | 'assistants_chat' | 'openai_chat' };
 /** Routes whose refusals LibreChat's web client shows in the chat: they carry LibreChat's error fields too. */
@@ -167,7 +170,7 @@ export function createClientHandler(deps: ClientHandlerDeps) {
       record.status = res.statusCode;
       record.duration_ms = Math.round((performance.now() - started) * 100) / 100;
       deps.metrics.countRequest(record.route, res.statusCode);
-      deps.logger.request({ ...record });
+      deps.logger.request(record);
     });
   }
 
@@ -196,7 +199,12 @@ export function createClientHandler(deps: ClientHandlerDeps) {
             return await deps.files!(fileRoute, req, res, record);
           }
           const list = deps.lists ? classifyListRoute(req.method ?? 'GET', path) : undefined;
-          if (list) return await deps.lists!.handle(req, res, list, requestId);
+          if (list) {
+            // Without a token the list is forwarded at once and nothing is returned to wait for.
+            const filtering = deps.lists!.handle(req, res, list, requestId);
+            if (filtering) await filtering;
+            return;
+          }
           return upstream.forward(req, res, { requestId });
         }
         case 'ambiguous_path':

@@ -10,6 +10,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
+import { parse as parseUrl } from 'node:url';
 import httpProxy from 'http-proxy';
 import { GatewayError } from '../errors.ts';
 import { sendError } from '../http/respond.ts';
@@ -62,10 +63,18 @@ const VALID_PATH = /^[\u0021-\u00ff]+$/;
 /** True when the client framed its body as chunked (the header itself was stripped as hop-by-hop). */
 function hasChunkedBody(req: IncomingMessage): boolean {
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    if (req.rawHeaders[i]!.toLowerCase() === 'transfer-encoding') return true;
+    const name = req.rawHeaders[i]!;
+    // The length first: lower-casing every header name of every request made a string each.
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true;
   }
   return false;
 }
+
+// What forward() was told about a request, and whether LibreChat answered it, kept on the request itself:
+// a WeakMap and a WeakSet entry per request were a measurable share of a pass-through (bench/ROUND-F.md, round G).
+const FORWARDED = Symbol('geko.forwardOptions');
+const ANSWERED = Symbol('geko.answered');
+type ForwardedRequest = IncomingMessage & { [FORWARDED]?: ForwardOptions; [ANSWERED]?: true };
 
 export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
   const isHttps = deps.target.protocol === 'https:';
@@ -74,12 +83,12 @@ export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
   // Node's agent applies this timeout only to free sockets; requests in flight are not timed out by it.
   const agentOptions = { keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: 'lifo' as const, timeout: 4_000 };
   const agent = isHttps ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-  const proxy = httpProxy.createProxyServer({ target: deps.target.origin, agent, xfwd: true, ws: false });
-  const contexts = new WeakMap<IncomingMessage, ForwardOptions>();
-  const answered = new WeakSet<IncomingMessage>();
+  // The target parsed once, as http-proxy parses a string target (url.parse), instead of once per request.
+  const target = parseUrl(deps.target.origin);
+  const proxy = httpProxy.createProxyServer({ target, agent, xfwd: true, ws: false });
 
-  proxy.on('proxyReq', (upstreamReq, clientReq, clientRes) => {
-    const options = contexts.get(clientReq);
+  proxy.on('proxyReq', (upstreamReq, clientReq: ForwardedRequest, clientRes) => {
+    const options = clientReq[FORWARDED];
     if (!upstreamReq.headersSent) {
       if (clientReq.url && VALID_PATH.test(clientReq.url)) upstreamReq.path = clientReq.url;
       if (hasChunkedBody(clientReq)) {
@@ -88,10 +97,11 @@ export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
       }
     }
     if (options?.identityEncoding) upstreamReq.setHeader('accept-encoding', 'identity');
+    // Cleared when the request closes; headers that came in time leave it nothing to do (Node sets the
+    // request's `res`, untyped, before it emits 'response'): one listener instead of a 'response' one too.
     const timer = setTimeout(() => {
-      upstreamReq.destroy(Object.assign(new Error('no response headers in time'), { code: HEADERS_TIMEOUT }));
+      if (!(upstreamReq as { res?: IncomingMessage | null }).res) upstreamReq.destroy(Object.assign(new Error('no response headers in time'), { code: HEADERS_TIMEOUT }));
     }, deps.headersTimeoutMs);
-    upstreamReq.once('response', () => clearTimeout(timer));
     upstreamReq.once('close', () => clearTimeout(timer));
     // A metered answer belongs to whoever reads it (onUpstreamResponse): a client that leaves does not cut
     // LibreChat's run short of the usage it reports at its end (DESIGN.md, Metering); that reader bounds it.
@@ -105,14 +115,14 @@ export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
   // http-proxy does not call a request's error callback for a reset once the client's socket is gone
   // (it emits 'econnreset' instead): without this, a request whose client left before LibreChat answered
   // would leave its hold open until the sweeper.
-  proxy.on('econnreset', (_error, clientReq) => {
-    const options = contexts.get(clientReq);
-    if (options && !answered.has(clientReq)) options.onFailure?.(new GatewayError('upstream_unavailable', 'The client left before LibreChat answered.'));
+  proxy.on('econnreset', (_error, clientReq: ForwardedRequest) => {
+    const options = clientReq[FORWARDED];
+    if (options && !clientReq[ANSWERED]) options.onFailure?.(new GatewayError('upstream_unavailable', 'The client left before LibreChat answered.'));
   });
 
-  proxy.on('proxyRes', (upstreamRes, clientReq, clientRes) => {
-    const options = contexts.get(clientReq);
-    answered.add(clientReq);
+  proxy.on('proxyRes', (upstreamRes, clientReq: ForwardedRequest, clientRes) => {
+    const options = clientReq[FORWARDED];
+    clientReq[ANSWERED] = true;
     stripHopByHop(upstreamRes.headers);
     // http-proxy fills an absent Connection with keep-alive, which would make Node keep a socket the client closes.
     if (!clientRes.shouldKeepAlive) upstreamRes.headers.connection = 'close';
@@ -121,7 +131,8 @@ export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
     // and take the process down.
     if (options && !clientRes.headersSent) {
       clientRes.setHeader('x-request-id', options.requestId);
-      for (const [name, value] of Object.entries(options.responseHeaders ?? {})) clientRes.setHeader(name, value);
+      const extra = options.responseHeaders;
+      if (extra) for (const name of Object.keys(extra)) clientRes.setHeader(name, extra[name]!);
     }
     upstreamRes.once('close', () => {
       // A response LibreChat did not finish must not look finished to the client.
@@ -130,14 +141,14 @@ export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
     options?.onUpstreamResponse?.(upstreamRes);
   });
 
-  function forward(clientReq: IncomingMessage, clientRes: ServerResponse, options: ForwardOptions): void {
+  function forward(clientReq: ForwardedRequest, clientRes: ServerResponse, options: ForwardOptions): void {
     if (clientRes.destroyed && !options.keepUpstreamOnClientClose) {
       // The client left while the gateway was deciding (admission): nothing to forward, and whoever took
       // a hold for this request must give it back, since LibreChat never saw it.
       options.onFailure?.(new GatewayError('upstream_unavailable', 'The client left before the request was forwarded.'));
       return;
     }
-    contexts.set(clientReq, options);
+    clientReq[FORWARDED] = options;
     const onError = (error: Error) => {
       const code = (error as NodeJS.ErrnoException).code;
       const failure = code === HEADERS_TIMEOUT ? new GatewayError('upstream_timeout') : new GatewayError('upstream_unavailable');
@@ -149,7 +160,7 @@ export function createUpstreamProxy(deps: UpstreamProxyDeps): UpstreamProxy {
       }
       deps.logger.warn('upstream failed', { request_id: options.requestId, code: failure.code, cause: code });
       deps.onUpstreamError?.(code ?? failure.code);
-      if (!answered.has(clientReq)) options.onFailure?.(failure);
+      if (!clientReq[ANSWERED]) options.onFailure?.(failure);
     };
     const buffer = options.body ? Readable.from([options.body]) : undefined;
     proxy.web(clientReq, clientRes, { ...(buffer ? { buffer } : {}), selfHandleResponse: options.selfHandleResponse === true }, onError);

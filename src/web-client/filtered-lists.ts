@@ -19,7 +19,11 @@ import type { ListRoute } from './list-routes.ts';
 import { listScopeStatement, runWebClientStatement } from './queries.ts';
 
 export interface ListFilter {
-  handle(req: IncomingMessage, res: ServerResponse, route: ListRoute, requestId: string): Promise<void>;
+  /**
+   * Serves a list request. One without a bearer token is forwarded untouched at once, and nothing is returned:
+   * most list GETs of a pass-through carry none, and they need not pay for a promise.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, route: ListRoute, requestId: string): Promise<void> | undefined;
 }
 
 export interface ListFilterDeps {
@@ -90,9 +94,8 @@ function relay(res: ServerResponse, upstreamRes: IncomingMessage, filter: (body:
 export function createListFilter(deps: ListFilterDeps): ListFilter {
   const getFromLibreChat = createLibreChatGet({ target: deps.config.librechatUrl, agent: deps.upstream.agent, timeoutMs: 5_000 }, MAX_LIST_BYTES);
 
-  /** The caller's entitlements, or undefined when the request does not resolve to a workspace. */
+  /** The caller's entitlements (the request has a bearer token), or undefined when it does not resolve to a workspace. */
   async function entitlementsOf(req: IncomingMessage): Promise<Entitlements | undefined> {
-    if (!bearerToken(req.headers.authorization)) return undefined;
     let claims;
     try {
       claims = await deps.verifyToken(req.headers.authorization);
@@ -111,22 +114,28 @@ export function createListFilter(deps: ListFilterDeps): ListFilter {
     return typeof body === 'object' && body !== null && !Array.isArray(body) ? body as Record<string, unknown> : undefined;
   }
 
+  async function handleWithToken(req: IncomingMessage, res: ServerResponse, route: ListRoute, requestId: string): Promise<void> {
+    const rights = await entitlementsOf(req);
+    if (!rights) {
+      deps.upstream.forward(req, res, { requestId });
+      return;
+    }
+    delete req.headers['if-none-match'];
+    delete req.headers['if-modified-since'];
+    const models = route === 'endpoints' ? upstreamModels(req.headers.authorization ?? '') : Promise.resolve(undefined);
+    deps.upstream.forward(req, res, {
+      requestId,
+      identityEncoding: true,
+      selfHandleResponse: true,
+      onUpstreamResponse: (upstreamRes) => relay(res, upstreamRes, async (body) => filterList(route, body, rights, await models)),
+    });
+  }
+
   return {
-    async handle(req, res, route, requestId) {
-      const rights = await entitlementsOf(req);
-      if (!rights) {
-        deps.upstream.forward(req, res, { requestId });
-        return;
-      }
-      delete req.headers['if-none-match'];
-      delete req.headers['if-modified-since'];
-      const models = route === 'endpoints' ? upstreamModels(req.headers.authorization ?? '') : Promise.resolve(undefined);
-      deps.upstream.forward(req, res, {
-        requestId,
-        identityEncoding: true,
-        selfHandleResponse: true,
-        onUpstreamResponse: (upstreamRes) => relay(res, upstreamRes, async (body) => filterList(route, body, rights, await models)),
-      });
+    handle(req, res, route, requestId) {
+      if (bearerToken(req.headers.authorization)) return handleWithToken(req, res, route, requestId);
+      deps.upstream.forward(req, res, { requestId });
+      return undefined;
     },
   };
 }
