@@ -73,6 +73,35 @@ describe('settlement in batches', () => {
     expect(rows[0]!.n).toBe(20);
   });
 
+  it('with a linger, settlements that end one after another share one statement', async () => {
+    const ws = await seedWorkspace(h.db.sql, { tokensLimit: 10_000_000, requestsLimit: 1_000 });
+    const chats = [];
+    for (let i = 0; i < 5; i += 1) chats.push(await admit(ws));
+    const calls = await settlementCalls();
+    const batcher = createSettlementBatcher(h.db.sql, { lingerMs: 200 });
+    // Each settlement in a tick of its own, as generations that end a few milliseconds apart.
+    const results: Promise<boolean>[] = [];
+    for (const c of chats) {
+      results.push(batcher.settle({ usageId: c.usageId, outcome: 'completed', usage: usage(30) }));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(await Promise.all(results)).toEqual(chats.map(() => true));
+    expect(await settlementCalls() - calls).toBe(1);
+    for (const c of chats) expect(await completedAudit(h.db.sql, c.requestId)).toHaveLength(1);
+    // Without one, the first goes at once and the rest after it.
+    const more = [];
+    for (let i = 0; i < 3; i += 1) more.push(await admit(ws));
+    const eager = createSettlementBatcher(h.db.sql);
+    const before = await settlementCalls();
+    const eagerResults: Promise<boolean>[] = [];
+    for (const c of more) {
+      eagerResults.push(eager.settle({ usageId: c.usageId, outcome: 'completed', usage: usage(30) }));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(await Promise.all(eagerResults)).toEqual([true, true, true]);
+    expect(await settlementCalls() - before).toBeGreaterThan(1);
+  });
+
   it('a failed batch settles nothing, and each settlement given again is settled once', async () => {
     const ws = await seedWorkspace(h.db.sql, { tokensLimit: 10_000_000, requestsLimit: 1_000 });
     const good = await admit(ws);

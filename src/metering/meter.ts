@@ -41,6 +41,8 @@ export interface ChatContext {
 
 const MAX_START_BODY = 1024 * 1024;
 const SETTLE_RETRY_MS = 1_000;
+// Settlements gather this long before their statement (settle-batcher.ts): one client at a time still settles in batches.
+const SETTLE_LINGER_MS = 20;
 
 export function createMeter(deps: MeterDeps) {
   const generations = new Map<string, Generation>();
@@ -52,7 +54,7 @@ export function createMeter(deps: MeterDeps) {
   // (idle sockets dropped after 4 s, before LibreChat's keep-alive closes them) to save a connection per chat.
   const subscriptionAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 64, timeout: 4_000 });
   let stopping = false;
-  const settler = createSettlementBatcher(deps.sql);
+  const settler = createSettlementBatcher(deps.sql, { lingerMs: SETTLE_LINGER_MS });
 
   function settle(settlement: Settlement): Promise<void> {
     const attempt = async (): Promise<void> => {

@@ -1,8 +1,11 @@
 // Group commit for settlements. Settlement is off the request path, so a settlement that arrives while
 // another batch's statement is running waits for it and goes with the next batch: one statement then
-// settles every generation that ended meanwhile (settleBatch), instead of one statement each. Nothing
-// waits on a timer: an idle gateway sends each settlement at once, a busy one sends them in batches of
-// up to MAX_BATCH, each within one statement's round trip of its end. A batch is one transaction, so
+// settles every generation that ended meanwhile (settleBatch), instead of one statement each. With
+// `lingerMs`, the first settlement after a quiet spell also waits that long for others to join it, so a
+// gateway whose chats end one after another (one client at a time) still settles them in batches; a
+// busy one sends batches of up to MAX_BATCH, each within lingerMs plus one statement's round trip of
+// its end. The gateway lingers 20 ms (meter.ts): well inside the 5 s a settlement may take, and a hold
+// kept 20 ms longer only makes the next admission more careful, never less. A batch is one transaction, so
 // a failure (or the process dying) leaves all of its rows open; each caller's own retry re-sends its
 // settlement, and the guard in the statement keeps every settlement exactly once.
 import type { Sql } from '../db/sql.ts';
@@ -21,9 +24,18 @@ export interface SettlementBatcher {
   settle(settlement: Settlement): Promise<boolean>;
 }
 
-export function createSettlementBatcher(sql: Sql, maxBatch = MAX_BATCH): SettlementBatcher {
+export interface BatcherOptions {
+  maxBatch?: number;
+  /** How long the first settlement after a quiet spell waits for others (0: it goes at once). */
+  lingerMs?: number;
+}
+
+export function createSettlementBatcher(sql: Sql, options: BatcherOptions = {}): SettlementBatcher {
+  const maxBatch = options.maxBatch ?? MAX_BATCH;
+  const lingerMs = options.lingerMs ?? 0;
   let queue: Waiting[] = [];
   let running = false;
+  let lingering = false;
 
   /** The next batch: the oldest waiting settlements, at most one per usage id (a repeat waits its turn). */
   function takeBatch(): Waiting[] {
@@ -65,7 +77,17 @@ export function createSettlementBatcher(sql: Sql, maxBatch = MAX_BATCH): Settlem
     settle(settlement) {
       return new Promise<boolean>((resolve, reject) => {
         queue.push({ settlement, resolve, reject });
-        if (!running) void drain();
+        if (running || lingering) return;
+        if (lingerMs <= 0) {
+          void drain();
+          return;
+        }
+        // Not unref'd: a process that is ending still settles what it holds (meter.ts drain) before it exits.
+        lingering = true;
+        setTimeout(() => {
+          lingering = false;
+          void drain();
+        }, lingerMs);
       });
     },
   };
