@@ -9,6 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MISSES } from './readme-misses.ts';
 
 type Latest = Record<string, unknown>;
 
@@ -139,9 +140,12 @@ export function renderBenchTable(latest: Latest): string {
     const figure = row.read(latest);
     const nearby = figure ? undefined : row.older?.(latest);
     const shown = figure ? figure.text : `not in this run${nearby ? `; nearest: ${nearby}` : ''}`;
-    return `| ${row.what} | \`${row.key}\` | ${shown} | ${targetText(row.target)} | ${holds(row.target, figure)} |`;
+    const verdict = holds(row.target, figure);
+    const why = verdict === '**no**' ? MISSES[row.key]?.(latest) ?? '' : '';
+    return `| ${row.what} | \`${row.key}\` | ${shown} | ${targetText(row.target)} | ${verdict} | ${why} |`;
   });
-  return [START_MARKER, machineLine(latest), '', '| Figure | Key | Latest | Target | Holds? |', '|---|---|---|---|---|', ...lines, END_MARKER].join('\n');
+  return [START_MARKER, machineLine(latest), '', '| Figure | Key | Latest | Target | Holds? | Where it misses: the profile, what was tried |',
+    '|---|---|---|---|---|---|', ...lines, END_MARKER].join('\n');
 }
 
 /** The README with its table block replaced; throws when the markers are missing. */
