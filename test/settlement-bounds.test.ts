@@ -40,4 +40,25 @@ describe('a settlement of values that do not fit', () => {
     const [audit] = await completedAudit(h.db.sql, started.requestId);
     expect(audit).toMatchObject({ status: 'success', resource_id: null });
   });
+
+  it('settles a chat whose model name LibreChat reports with a NUL or past 255 characters (the per-model details)', async () => {
+    const ws = await seedWorkspace(h.db.sql, { models: ['gpt-4o', 'claude-*'] });
+    const long = `claude-${'y'.repeat(400)}`;
+    const started = await postChat(h.gw.url, {
+      token: await librechatToken(ws.email),
+      body: chatBody({ __fake: { calls: [
+        { model: 'claude-\u0000x', provider: 'anthropic', input: 10, output: 2 },
+        { model: long, provider: 'anthropic', input: 5, output: 1 },
+      ] } }),
+    });
+    expect(started.status, started.text).toBe(200);
+    const usage = await waitSettled(h.db.sql, started.requestId, 15_000);
+    // A name with a NUL is enabled by no entry, so the stream policy may end the chat (aborted): either way it is closed, once.
+    expect(['settled', 'aborted']).toContain(usage.status);
+    expect(usage.total_tokens).toBe(18);
+    const [audit] = await completedAudit(h.db.sql, started.requestId);
+    const perModel = (audit!.details as { per_model: Record<string, { total_tokens: number }> }).per_model;
+    expect(perModel['claude-x']).toMatchObject({ total_tokens: 12 });
+    expect(perModel[long.slice(0, 255)]).toMatchObject({ total_tokens: 6 });
+  });
 });

@@ -7,8 +7,9 @@
 // its end. The gateway lingers 20 ms (meter.ts): well inside the 5 s a settlement may take, and a hold
 // kept 20 ms longer only makes the next admission more careful, never less. A batch is one transaction, so
 // a failure (or the process dying) leaves all of its rows open; each caller's own retry re-sends its
-// settlement, and the guard in the statement keeps every settlement exactly once.
-import type { Sql } from '../db/sql.ts';
+// settlement, and the guard in the statement keeps every settlement exactly once. A batch PostgreSQL
+// refuses (not a lost connection) is settled again one by one, so a bad settlement fails alone.
+import { isDatabaseUnavailable, type Sql } from '../db/sql.ts';
 import { settleBatch, settleUsage, type Settlement } from './settle.ts';
 
 const MAX_BATCH = 128;
@@ -67,7 +68,13 @@ export function createSettlementBatcher(sql: Sql, options: BatcherOptions = {}):
           for (const w of batch) w.resolve(settled.has(w.settlement.usageId.toLowerCase()));
         }
       } catch (error) {
-        for (const w of batch) w.reject(error);
+        if (batch.length === 1 || isDatabaseUnavailable(error)) {
+          for (const w of batch) w.reject(error);
+        } else {
+          // One settlement PostgreSQL refuses must not hold back the others it was batched with (each would
+          // be retried with it for ever): each goes on its own, and only the one that fails again fails.
+          await Promise.all(batch.map((w) => settleUsage(sql, w.settlement).then(w.resolve, w.reject)));
+        }
       }
     }
     running = false;
