@@ -18,7 +18,7 @@ import { promptHoldTokens } from './chat-request.ts';
 import { isEnabledBy } from './enabled-rule.ts';
 import {
   admitChatStatement, checkQuotaStatement, readQuotaStatement,
-  type DecisionRow, type IdentityInput, type QuotaTake, type RequestFacts,
+  type DecisionRow, type IdentityInput, type RequestFacts,
 } from './statement.ts';
 
 export interface AdmittedChat {
@@ -129,17 +129,6 @@ export interface AdmissionDeps {
 
 export function createAdmission(deps: AdmissionDeps): Admission {
   let pending = 0;
-  // Admissions of each named workspace this process has in flight: when another is running, this one
-  // takes its quota row through geko_take_quota, whose re-check under contention is cheap (statement.ts).
-  const inFlight = new Map<string, number>();
-  const quotaTakeFor = (workspaceId: string | null): QuotaTake => (workspaceId !== null && inFlight.has(workspaceId) ? 'function' : 'inline');
-  const enter = (workspaceId: string | null) => { if (workspaceId !== null) inFlight.set(workspaceId, (inFlight.get(workspaceId) ?? 0) + 1); };
-  const leave = (workspaceId: string | null) => {
-    if (workspaceId === null) return;
-    const left = (inFlight.get(workspaceId) ?? 1) - 1;
-    if (left > 0) inFlight.set(workspaceId, left);
-    else inFlight.delete(workspaceId);
-  };
 
   /**
    * Runs one statement with a bounded wait: a full queue answers 503 at once (no pile-up behind an
@@ -188,16 +177,9 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     async admitChat(who, req, facts, tools = []) {
       const usageId = randomUUID();
       const promptTokens = promptHoldTokens(facts.promptText);
-      const takeQuota = quotaTakeFor(who.workspaceId);
-      enter(who.workspaceId);
-      let row: DecisionRow;
-      try {
-        row = await decide(admitChatStatement(deps.sql, {
-          who, req, slots: facts.slots, promptTokens, bodyOutputCap: facts.bodyOutputCap, usageId, instanceId: deps.instanceId, tools, takeQuota,
-        }), usageId, { promptTokens, notes: facts.refusalNotes });
-      } finally {
-        leave(who.workspaceId);
-      }
+      const row = await decide(admitChatStatement(deps.sql, {
+        who, req, slots: facts.slots, promptTokens, bodyOutputCap: facts.bodyOutputCap, usageId, instanceId: deps.instanceId, tools,
+      }), usageId, { promptTokens, notes: facts.refusalNotes });
       const quotaHeaders: Record<string, string> = {
         'x-quota-tokens-remaining': String(Math.max(0, (row.tokens_limit ?? 0) - (row.tokens_used ?? 0))),
         'x-quota-requests-remaining': String(Math.max(0, (row.requests_limit ?? 0) - (row.requests_used ?? 0))),

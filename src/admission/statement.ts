@@ -1,12 +1,13 @@
-// The admission statement: ONE SQL statement (data-modifying CTEs, no BEGIN/COMMIT) that resolves
-// tenant, user, workspace, membership, config and quota, decides in DESIGN.md's order, and writes.
-// Race-freedom: the decision CTEs read a snapshot, but the quota is only taken by an UPDATE whose WHERE
-// re-tests every limit against the row's latest committed version (PostgreSQL re-evaluates it after
-// waiting for the row lock), so concurrent admissions from any number of processes serialise on the
-// quota row and none can pass a limit. The audit and usage inserts read the UPDATE's RETURNING, so
-// they happen exactly when it took the quota; a snapshot "yes" the UPDATE refused becomes a 429.
-import type { PendingQuery, Row } from 'postgres';
-import { compactSql, type CompactSql } from '../db/compact-sql.ts';
+// The metered statements' SQL. The chat admission is ONE statement, `geko_admit_chat` (sql/migrations/
+// 00006_admit_chat.sql): it resolves tenant, user, workspace, membership, config and quota, decides in
+// DESIGN.md's order, and writes. Race-freedom: the quota is only taken by an UPDATE whose WHERE re-tests
+// every limit against the row's latest committed version (PostgreSQL re-evaluates it after waiting for
+// the row lock), so concurrent admissions from any number of processes serialise on the quota row and
+// none can pass a limit; the usage and audit rows are written only when it took the row, and a snapshot
+// "yes" the UPDATE refused becomes a 429. Resume/steer checks and quota reads are CTE statements on the
+// shared identity lookups (identity-ctes.ts), which the function mirrors.
+import type { PendingQuery } from 'postgres';
+import { compactSql } from '../db/compact-sql.ts';
 import type { Sql } from '../db/sql.ts';
 import type { ModelSlot } from './chat-request.ts';
 import { identityCtes, type IdentityInput } from './identity-ctes.ts';
@@ -67,161 +68,46 @@ function slotName(slot: ModelSlot): string {
   return slot[slot.length - 1] ?? '';
 }
 
-/**
- * The first slot none of whose alternatives is enabled (by the name it stands for), or NULL when every slot
- * has one: each slot is one `?|` test of the array against the entries that would admit it. A column that is
- * not a JSON array enables nothing.
- */
-function firstModelNotEnabled(sql: CompactSql, slots: ModelSlot[]): PendingQuery<Row[]> {
-  const tests = slots.reduce<PendingQuery<Row[]>>(
-    (test, slot) => sql`${test} WHEN NOT decided.enabled_models ?| ${entriesAdmitting(slot)}::text[] THEN ${slotName(slot)}::text`, sql``);
-  return sql`CASE WHEN jsonb_typeof(decided.enabled_models) IS DISTINCT FROM 'array' THEN ${slotName(slots[0] ?? [])}::text${tests} END`;
-}
-
-/**
- * The first of `tools` that `enabled_mcps` does not admit, or NULL: the models' rule and test (each name
- * against the entries that would admit it, with one `?|`), over a JSON array only. The entries of all names
- * travel as one flat array with the position of the name each belongs to, so the statement text is the
- * same whatever the number of names; a chat that asks for none keeps the statement it had.
- */
-function firstToolNotEnabled(sql: CompactSql, tools: string[]): PendingQuery<Row[]> {
-  if (tools.length === 0) return sql`NULL::text`;
+/** Names and, flattened, the entries that would admit each (with the 1-based position of the name each is for). */
+function flattened(groups: { name: string; entries: string[] }[]): { names: string[]; entries: string[]; owners: number[] } {
   const entries: string[] = [];
   const owners: number[] = [];
-  tools.forEach((tool, index) => {
-    for (const entry of entriesAdmitting([tool])) {
+  groups.forEach((group, index) => {
+    for (const entry of group.entries) {
       entries.push(entry);
       owners.push(index + 1);
     }
   });
-  return sql`(
-    SELECT t.name FROM unnest(${tools}::text[]) WITH ORDINALITY AS t(name, ord)
-    WHERE NOT COALESCE(jsonb_typeof(decided.enabled_mcps) = 'array' AND decided.enabled_mcps ?| ARRAY(
-            SELECT e.entry FROM unnest(${entries}::text[], ${owners}::int[]) AS e(entry, owner) WHERE e.owner = t.ord), false)
-    ORDER BY t.ord LIMIT 1)`;
+  return { names: groups.map((group) => group.name), entries, owners };
 }
 
 /**
- * How the admission takes its quota row (both re-test every limit against the row as locked, so both admit
- * exactly the same chats). `inline`: an UPDATE in the statement, the cheapest when no other chat of the
- * workspace is changing the row. `function`: `geko_take_quota` (sql/migrations/00006_take_quota.sql), for
- * when one is: an UPDATE that finds its row changed since the statement began is re-checked by
- * EvalPlanQual, which sets up every subplan of the statement again; inside the function it sets up only
- * that UPDATE. Measured per admission, PostgreSQL CPU: 16 in flight on one workspace 653 -> 505 us
- * (function), one at a time 599 -> 642 us (function), so the caller picks (admit.ts).
+ * The chat admission: decide, and on admit take the hold, count the request, write chat_usage and chat_sent
+ * (or chat_denied). ONE statement: `geko_admit_chat` (sql/migrations/00006_admit_chat.sql) runs the
+ * identity lookups, the rules in DESIGN.md's order and the writes as small statements of its own, each with
+ * a plan plpgsql keeps; the model and tool tests get, per name, the entries that would admit it, so the
+ * function tests each with one `?|`. A chat that asks for no tools sends empty arrays.
  */
-export type QuotaTake = 'inline' | 'function';
-
-function quotaTake(sql: CompactSql, form: QuotaTake): PendingQuery<Row[]> {
-  if (form === 'function') {
-    return sql`
-      SELECT t.* FROM (SELECT * FROM decision WHERE code IS NULL) d
-      CROSS JOIN LATERAL geko_take_quota(d.quota_id, d.hold, d.now_utc) t`;
-  }
-  return sql`
-      UPDATE workspace_quotas q SET
-        requests_used = (CASE WHEN q.reset_at IS NOT NULL AND q.reset_at <= d.now_utc THEN 0 ELSE q.requests_used END) + 1,
-        tokens_used = (CASE WHEN q.reset_at IS NOT NULL AND q.reset_at <= d.now_utc THEN 0 ELSE q.tokens_used END) + d.hold,
-        reset_at = CASE WHEN q.reset_at IS NOT NULL AND q.reset_at <= d.now_utc THEN geko_next_reset(q.reset_at, d.now_utc) ELSE q.reset_at END,
-        updated_at = d.now_utc
-      FROM decision d
-      WHERE d.code IS NULL AND q.quota_id = d.quota_id
-        AND (CASE WHEN q.reset_at IS NOT NULL AND q.reset_at <= d.now_utc THEN 0 ELSE q.requests_used END) < q.requests_limit
-        AND (CASE WHEN q.reset_at IS NOT NULL AND q.reset_at <= d.now_utc THEN 0 ELSE q.tokens_used END) < q.tokens_limit
-        AND (CASE WHEN q.reset_at IS NOT NULL AND q.reset_at <= d.now_utc THEN 0 ELSE q.tokens_used END)::bigint + d.hold <= q.tokens_limit
-      RETURNING q.tokens_limit, q.tokens_used, q.requests_limit, q.requests_used, q.reset_at`;
-}
-
-/** The chat admission: decide, and on admit take the hold, count the request, write chat_usage and chat_sent. */
 export function admitChatStatement(
-  pool: Sql,
+  sql: Sql,
   input: {
     who: IdentityInput; req: RequestFacts; slots: ModelSlot[]; promptTokens: number; bodyOutputCap: number | null; usageId: string; instanceId: string;
     /** MCP servers and built-in tools the chat asks for (chat-tools.ts); each must be enabled. */
     tools?: string[];
-    /** How the quota row is taken (default inline); the decision is the same either way. */
-    takeQuota?: QuotaTake;
   },
 ): PendingQuery<DecisionRow[]> {
   const { who, req } = input;
-  const sql = compactSql(pool);
+  const slots = flattened(input.slots.map((slot) => ({ name: slotName(slot), entries: entriesAdmitting(slot) })));
+  const tools = flattened((input.tools ?? []).map((tool) => ({ name: tool, entries: entriesAdmitting([tool]) })));
   return sql<DecisionRow[]>`
-    WITH ${identityCtes(pool, who, false)},
-    sized AS (
-      SELECT decided.*,
-        -- Bounded before any cast: an operator's maxTokens of 1e300 or -5 holds 2^31-1 or 0, never an error.
-        LEAST(2147483647, ${input.promptTokens}::bigint + COALESCE(
-          CASE jsonb_typeof(decided.custom_settings -> 'maxTokens')
-            WHEN 'number' THEN GREATEST(0, LEAST(2147483647, ceil((decided.custom_settings ->> 'maxTokens')::numeric)))::bigint
-            WHEN 'string' THEN CASE WHEN (decided.custom_settings ->> 'maxTokens') ~ '^[0-9]{1,12}$'
-                                    THEN (decided.custom_settings ->> 'maxTokens')::bigint END
-          END, ${input.bodyOutputCap}::bigint, 0))::int AS hold,
-        ${firstModelNotEnabled(sql, input.slots)} AS denied_model,
-        ${firstToolNotEnabled(sql, input.tools ?? [])} AS mcp_denied
-      FROM decided
-    ),
-    -- decision is read three times, so PostgreSQL keeps it as a table: only the columns the rest reads
-    -- (each column of a kept CTE costs set-up on every execution).
-    decision AS (
-      SELECT tenant_id, workspace_id, user_id, quota_id, now_utc, hold, tokens_limit, requests_limit,
-        eff_tokens_used, eff_requests_used, eff_reset_at, enabled_models, enabled_mcps, denied_model, mcp_denied, CASE
-        WHEN identity_code IS NOT NULL THEN identity_code
-        WHEN denied_model IS NOT NULL THEN 'model_not_enabled'
-        WHEN mcp_denied IS NOT NULL THEN 'mcp_not_enabled'
-        WHEN quota_id IS NULL THEN 'quota_not_configured'
-        WHEN eff_requests_used >= requests_limit THEN 'quota_exceeded'
-        WHEN eff_tokens_used >= tokens_limit OR eff_tokens_used::bigint + hold > tokens_limit THEN 'quota_exceeded'
-      END AS code
-      FROM sized
-    ),
-    took AS (${quotaTake(sql, input.takeQuota ?? 'inline')}),
-    usage_row AS (
-      INSERT INTO chat_usage (usage_id, request_id, tenant_id, workspace_id, user_id, endpoint, model, conversation_id,
-                              hold_tokens, hold_prompt_tokens, status, quota_reset_at, instance_id, ip_address, user_agent)
-      SELECT ${input.usageId}::uuid, ${req.requestId}, d.tenant_id, d.workspace_id, d.user_id, ${req.endpoint}, ${req.model},
-             ${req.conversationId ?? null}::text,
-             d.hold, LEAST(d.hold, ${input.promptTokens}::int), 'reserved', took.reset_at, ${input.instanceId}::uuid,
-             ${req.ipAddress}, ${req.userAgent}
-      FROM decision d CROSS JOIN took
-    ),
-    outcome AS (
-      SELECT d.tenant_id, d.workspace_id, d.user_id, d.now_utc, d.hold, d.tokens_limit, d.requests_limit, d.eff_tokens_used,
-             d.eff_requests_used, d.eff_reset_at, d.enabled_models, d.enabled_mcps, d.denied_model, d.mcp_denied,
-             took.tokens_used AS new_tokens_used, took.requests_used AS new_requests_used,
-             took.reset_at AS new_reset_at, (took.requests_used IS NOT NULL) AS admitted,
-             CASE WHEN d.code IS NULL AND took.requests_used IS NULL
-                  THEN 'quota_exceeded' ELSE d.code END AS final_code,
-             CASE WHEN d.code = 'quota_exceeded' OR (d.code IS NULL AND took.requests_used IS NULL) THEN
-               CASE WHEN d.eff_requests_used + (CASE WHEN d.code IS NULL THEN 1 ELSE 0 END) >= d.requests_limit
-                    THEN 'requests' ELSE 'tokens' END END AS quota_kind
-      FROM decision d LEFT JOIN took ON true
-    ),
-    audit AS (
-      INSERT INTO audit_logs (log_id, tenant_id, workspace_id, user_id, action, resource, resource_id, details,
-                              ip_address, user_agent, status, error_message)
-      SELECT gen_random_uuid(), f.tenant_id, f.workspace_id, f.user_id,
-             CASE WHEN f.admitted THEN 'chat_sent' ELSE 'chat_denied' END, 'conversation', ${req.conversationId ?? null}::text,
-             CASE WHEN f.admitted
-               THEN jsonb_build_object('request_id', ${req.requestId}::text, 'endpoint', ${req.endpoint}::text,
-                                       'model', ${req.model}::text, 'hold_tokens', f.hold, 'usage_id', ${input.usageId}::text)
-               ELSE jsonb_strip_nulls(jsonb_build_object('request_id', ${req.requestId}::text, 'endpoint', ${req.endpoint}::text,
-                                       'model', ${req.model}::text, 'code', f.final_code, 'kind', f.quota_kind,
-                                       'name', CASE WHEN f.final_code = 'mcp_not_enabled' THEN f.mcp_denied END)) END,
-             ${req.ipAddress}, ${req.userAgent},
-             CASE WHEN f.admitted THEN 'success' ELSE 'failed' END,
-             CASE WHEN f.admitted THEN NULL ELSE f.final_code END
-      FROM outcome f
-      WHERE f.tenant_id IS NOT NULL
-    )
-    SELECT f.final_code AS code, f.quota_kind, f.tenant_id, f.workspace_id, f.user_id,
-           f.tokens_limit, COALESCE(f.new_tokens_used, f.eff_tokens_used) AS tokens_used,
-           f.requests_limit, COALESCE(f.new_requests_used, f.eff_requests_used) AS requests_used,
-           COALESCE(f.new_reset_at, f.eff_reset_at) AS reset_at,
-           CASE WHEN f.eff_reset_at IS NOT NULL THEN GREATEST(0, ceil(extract(epoch FROM f.eff_reset_at - f.now_utc)))::float8 END AS retry_after,
-           f.hold, f.enabled_models, f.enabled_mcps,
-           CASE WHEN f.final_code = 'model_not_enabled' THEN f.denied_model END AS denied_model,
-           CASE WHEN f.final_code = 'mcp_not_enabled' THEN f.mcp_denied END AS mcp_name
-    FROM outcome f`;
+    SELECT * FROM geko_admit_chat(
+      ${who.tenantClaimed}::boolean, ${who.tenantId}::uuid, ${who.userId}::uuid, ${who.email}::text, ${who.host}::text,
+      ${who.workspaceGiven}::boolean, ${who.workspaceId}::uuid,
+      ${slots.names}::text[], ${slots.entries}::text[], ${slots.owners}::int[], ${slotName(input.slots[0] ?? [])}::text,
+      ${tools.names}::text[], ${tools.entries}::text[], ${tools.owners}::int[],
+      ${input.promptTokens}::int, ${input.bodyOutputCap}::bigint, ${input.usageId}::uuid, ${input.instanceId}::uuid,
+      ${req.requestId}::text, ${req.endpoint}::text, ${req.model}::text, ${req.conversationId ?? null}::text,
+      ${req.ipAddress}::text, ${req.userAgent}::text)`;
 }
 
 /** Resume and steer: the same identity rules, refused when the quota is used up; nothing is held or counted. */
