@@ -39,8 +39,12 @@ export const MISSES: Record<string, (latest: Latest) => string> = {
   metered_added_p99_ms_c1: () => 'Everything shares 2 cores: the load generator, the upstream, PostgreSQL, and the previous chat\'s '
     + `settlement and subscription. ${MISS_DETAIL}`,
   openai_route_rps_ratio_vs_portkey: openaiWhy,
-  openai_route_p99_ratio_vs_portkey: () => 'As the row above: the database work per chat that Portkey does not do.',
-  openai_route_cpu_ratio_vs_portkey: () => 'As the rows above.',
+  openai_route_p99_ratio_vs_portkey: () => 'As the req/s row: the database work per chat that Portkey does not do.',
+  openai_route_cpu_ratio_vs_portkey: (latest) => {
+    const cells = obj(latest, 'openai_route_cpu_ratio_vs_portkey_by_cell') ?? {};
+    const shown = ['json_c1', 'json_c16', 'sse_c1', 'sse_c16'].map((cell) => (n(cells[cell]) === undefined ? '?' : n(cells[cell])!.toFixed(2)));
+    return `JSON c=1 / JSON c=16 / SSE c=1 / SSE c=16: ${shown.join(' / ')}. Where the CPU goes and what was tried: the req/s row.`;
+  },
   rss_mb_1000_streams: () => '78 MB of it is live heap (snapshot); the rest is V8\'s reserved space, so the figure moves with when V8 '
     + `collects (189–221 MB in five runs alone). ${MISS_DETAIL}`,
   hot_row_admissions_per_s: (latest) => {

@@ -17,7 +17,7 @@ export interface Logger {
   /**
    * The one `request` line per request (info level). Its fields are an allow-listed record of scalars
    * (client-request.ts), which no redact path can match, so it skips pino's redaction pass: that pass
-   * clones and walks every line and was ~half the cost of the request line (bench/ROUND-F.md).
+   * clones and walks every line and was ~half the cost of the request line (bench/README.md, round F).
    */
   request(fields: RequestLogFields): void;
   /**
@@ -30,7 +30,7 @@ export interface Logger {
 }
 
 // Lines are batched into writes of ~4 KB rather than one write(2) per line (the request log is one line
-// per request, and a syscall per line was a measurable share of a pass-through's CPU: bench/ROUND-F.md);
+// per request, and a syscall per line was a measurable share of a pass-through's CPU: bench/README.md, round F);
 // a timer writes out whatever waits, so a quiet gateway's lines are at most FLUSH_MS late, and pino
 // writes out the rest synchronously when the process exits.
 const BATCH_BYTES = 4096;
@@ -54,7 +54,7 @@ const isoTime = () => `,"time":"${isoNow()}"`;
 /**
  * The line pino writes for `info(fields, msg)` with this module's options (level label, time, the fields in
  * order, msg), serialised by JSON.stringify: for flat scalars it is the same text, made without pino's
- * per-line work, which was most of the request line's cost (bench/ROUND-F.md, round G).
+ * per-line work, which was most of the request line's cost (bench/README.md, round G).
  */
 function scalarLine(msg: string, fields: RequestLogFields): string {
   const json = JSON.stringify(fields);

@@ -71,7 +71,7 @@ function hasChunkedBody(req: IncomingMessage): boolean {
 }
 
 // What forward() was told about a request, and whether LibreChat answered it, kept on the request itself:
-// a WeakMap and a WeakSet entry per request were a measurable share of a pass-through (bench/ROUND-F.md, round G).
+// a WeakMap and a WeakSet entry per request were a measurable share of a pass-through (bench/README.md, round G).
 const FORWARDED = Symbol('geko.forwardOptions');
 const ANSWERED = Symbol('geko.answered');
 type ForwardedRequest = IncomingMessage & { [FORWARDED]?: ForwardOptions; [ANSWERED]?: true };
