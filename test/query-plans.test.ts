@@ -84,7 +84,7 @@ beforeAll(async () => {
   await generic.unsafe(`LOAD 'auto_explain'`);
   await generic.unsafe(`SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on; SET auto_explain.log_timing = off;
                         SET auto_explain.log_level = notice; SET client_min_messages = notice;
-                        SET auto_explain.log_nested_statements = on`); // the quota take runs in geko_take_quota
+                        SET auto_explain.log_nested_statements = on`); // the admission's own statements run inside geko_admit_chat
 });
 
 afterAll(async () => {
