@@ -44,29 +44,12 @@ function idThatFits(id: string | undefined): string | undefined {
   return id !== undefined && id.length <= 255 && !id.includes('\u0000') ? id : undefined;
 }
 
-/** Model names as keys of the details JSON: PostgreSQL's jsonb holds no NUL, and a name past 255 characters is cut; names that meet are summed. */
-function storablePerModel(perModel: UsageResult['perModel']): UsageResult['perModel'] {
-  const keys = Object.keys(perModel);
-  if (keys.every((key) => key.length <= 255 && !key.includes('\u0000'))) return perModel;
-  const stored: UsageResult['perModel'] = {};
-  for (const key of keys) {
-    const usage = perModel[key]!;
-    const name = key.replaceAll('\u0000', '').slice(0, 255);
-    const into = stored[name];
-    if (!into) {
-      stored[name] = { ...usage };
-      continue;
-    }
-    for (const field of Object.keys(usage) as (keyof typeof usage)[]) into[field] = (into[field] ?? 0) + (usage[field] ?? 0);
-  }
-  return stored;
-}
-
 /**
  * The settlement as its columns can hold it. What LibreChat reports is not trusted to fit: a count past an
  * `integer` or an id past 255 characters would make the statement fail, and a settlement that fails is retried
  * for ever with its hold never settled. Counts are clamped (the chat is charged the most a counter can hold),
- * ids that cannot be stored are left out, model names in the details are made storable.
+ * ids that cannot be stored are left out (model names are made storable where the usage is tallied:
+ * usage-tally.ts recordedModel).
  */
 export function storableSettlement(s: Settlement): Settlement {
   const { usage } = s;
@@ -77,7 +60,6 @@ export function storableSettlement(s: Settlement): Settlement {
       promptTokens: countThatFits(usage.promptTokens),
       completionTokens: countThatFits(usage.completionTokens),
       totalTokens: countThatFits(usage.totalTokens),
-      perModel: storablePerModel(usage.perModel),
     },
     conversationId: idThatFits(s.conversationId),
     streamId: idThatFits(s.streamId),

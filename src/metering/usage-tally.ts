@@ -57,10 +57,20 @@ function obj(value: unknown): Json | undefined {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined;
 }
 
+/**
+ * A model name as the usage is recorded under it (the settlement's per-model details, metric labels): jsonb
+ * holds no NUL, and a name LibreChat reports past 255 characters is cut, so calls whose names then meet are
+ * summed. Without it such a settlement failed in PostgreSQL and was retried for ever.
+ */
+function recordedModel(name: string): string {
+  return name.length <= 255 && !name.includes('\u0000') ? name : name.replaceAll('\u0000', '').slice(0, 255);
+}
+
 function callFrom(data: Json, fallbackModel: string): Call {
   const details = obj(data.input_token_details);
+  const reported = typeof data.model === 'string' ? recordedModel(data.model) : '';
   return {
-    model: typeof data.model === 'string' && data.model ? data.model : fallbackModel,
+    model: reported || fallbackModel,
     input: num(data.input_tokens),
     output: num(data.output_tokens),
     cacheRead: num(details?.cache_read),
